@@ -1,0 +1,91 @@
+// The Hono application: middleware in order, then one route module per
+// resource. Tests call `createApp(deps).request()` directly.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { csrf } from 'hono/csrf';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { AppError } from '../lib/errors';
+import { isApiPath, type AppDeps, type AppEnv } from './context';
+import { authenticate } from './middleware/authenticate';
+import { csrfToken } from './middleware/csrf-token';
+import { errorHandler, notFoundHandler } from './middleware/errors';
+import { requestLog } from './middleware/request-log';
+import { createRenderer, type Renderer } from './render';
+import { accessRoutes } from './routes/access';
+import { auditRoutes } from './routes/audit';
+import { healthRoutes } from './routes/health';
+import { staticRoutes } from './routes/static';
+import { authRoutes } from './ui/auth';
+import { shellRoutes } from './ui/shell';
+
+export const SESSION_COOKIE = 'mc_session';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface CreatedApp {
+  app: Hono<AppEnv>;
+  renderer: Renderer;
+}
+
+export function createApp(deps: AppDeps): CreatedApp {
+  const app = new Hono<AppEnv>();
+  const renderer = createRenderer();
+  const cookieName = deps.config.MC_COOKIE_SECURE ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+
+  app.use(requestId({ headerName: 'X-Request-Id', limitLength: 64 }));
+  app.use(requestLog(deps.logger));
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      referrerPolicy: 'same-origin',
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(413, 'payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`);
+      },
+    }),
+  );
+  app.use(async (c, next) => {
+    // The API speaks JSON: a body in any other type is refused up front rather than read as empty.
+    const method = c.req.method;
+    if (isApiPath(c.req.path) && (method === 'POST' || method === 'PUT' || method === 'PATCH')) {
+      const type = c.req.header('Content-Type');
+      const length = c.req.header('Content-Length');
+      const hasBody = (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
+      if (hasBody && !/^application\/([\w.-]+\+)?json\b/i.test(type ?? '')) {
+        throw new AppError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
+      }
+    }
+    return next();
+  });
+  app.use(authenticate({ sql: deps.sql, sessionSecret: deps.sessionSecret, cookieName }));
+  const sameOrigin = csrf(deps.config.MC_PUBLIC_URL ? { origin: new URL(deps.config.MC_PUBLIC_URL).origin } : {});
+  app.use(async (c, next) => (isApiPath(c.req.path) ? next() : sameOrigin(c, next)));
+  app.use(csrfToken());
+
+  app.route('/health', healthRoutes(deps));
+  app.route('/static', staticRoutes());
+  app.route('/api', accessRoutes(deps));
+  app.route('/api/audit', auditRoutes(deps));
+  app.route('/', authRoutes(deps, renderer, cookieName));
+  app.route('/', shellRoutes(deps, renderer));
+
+  app.onError(errorHandler(deps.logger, renderer));
+  app.notFound(notFoundHandler(renderer));
+  return { app, renderer };
+}

@@ -1,0 +1,29 @@
+// What every request handler can reach: the process's dependencies and the
+// per-request variables the middleware sets.
+import type { Sql } from '../db/sql';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import type { TemporalHandle } from '../lib/temporal';
+import type { User } from '../core/users';
+
+export interface AppDeps {
+  sql: Sql;
+  temporal: TemporalHandle;
+  logger: Logger;
+  config: Config;
+  sessionSecret: string;
+  startedAt: Date;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    user: User | null;
+    session: { id: string; csrfToken: string } | null;
+  };
+}
+
+/** API routes answer JSON; everything else is the HTML UI. */
+export function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}

@@ -1,0 +1,77 @@
+// Maps every error to one response shape: JSON `{ error: { code, message,
+// details? } }` for the API, a readable page or fragment for the UI. Client
+// mistakes get a 4xx; only our own faults are a 500, logged with the request id.
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { AppError, RateLimitedError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import { isApiPath, type AppEnv } from '../context';
+import type { Renderer } from '../render';
+
+interface Problem {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export function toProblem(err: unknown): Problem | null {
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (err instanceof z.ZodError) {
+    return { status: 400, code: 'validation_failed', message: describeIssues(err.issues), details: err.issues.map(issueDetail) };
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    if (status === 413) return { status, code: 'payload_too_large', message: 'The request body is too large.' };
+    // hono/csrf refuses a form post whose Origin / Sec-Fetch-Site is not this site.
+    if (status === 403) return { status, code: 'csrf_failed', message: 'Cross-site form posts are refused. Use the form on this site.' };
+    return { status, code: status === 401 ? 'unauthorized' : 'bad_request', message: err.message || 'Bad request.' };
+  }
+  if (err instanceof SyntaxError && /JSON/i.test(err.message)) {
+    return { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' };
+  }
+  return null;
+}
+
+export function issueDetail(i: z.core.$ZodIssue): { path: string; message: string } {
+  return { path: i.path.map(String).join('.'), message: i.message };
+}
+
+export function describeIssues(issues: z.core.$ZodIssue[]): string {
+  const first = issues[0];
+  if (!first) return 'The request is not valid.';
+  const where = first.path.length ? `${first.path.map(String).join('.')}: ` : '';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return `${where}${first.message}${more}`;
+}
+
+export function errorHandler(logger: Logger, renderer: Renderer): ErrorHandler<AppEnv> {
+  return (err, c) => {
+    const problem = toProblem(err);
+    if (!problem) {
+      logger.error({ reqId: c.get('requestId'), err, method: c.req.method, path: c.req.path }, 'request failed');
+    }
+    const p = problem ?? { status: 500, code: 'internal', message: `Something went wrong on our side (request ${c.get('requestId')}).` };
+    if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterSeconds));
+    return respond(c, renderer, p);
+  };
+}
+
+export function notFoundHandler(renderer: Renderer): NotFoundHandler<AppEnv> {
+  return (c) => respond(c, renderer, { status: 404, code: 'not_found', message: `Nothing at ${c.req.path}.` });
+}
+
+function respond(c: Context<AppEnv>, renderer: Renderer, p: Problem) {
+  const status = p.status as 400;
+  if (isApiPath(c.req.path)) {
+    return c.json({ error: { code: p.code, message: p.message, ...(p.details !== undefined ? { details: p.details } : {}) } }, status);
+  }
+  if (c.req.header('HX-Request')) {
+    // htmx swaps only 2xx by default; the error goes to the page's alert region.
+    c.header('HX-Retarget', '#flash');
+    c.header('HX-Reswap', 'innerHTML');
+    return c.html(renderer.partial('partials/flash', { kind: 'error', message: p.message }), status);
+  }
+  return c.html(renderer.page(c, 'pages/error', { title: `Error ${p.status}`, status: p.status, message: p.message }), status);
+}

@@ -1,0 +1,63 @@
+// The web server: the Hono app on @hono/node-server. `npm start` runs it
+// in-process; `tsx api/server.ts` runs it alone (docker-compose's web service).
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import { prepareDatabase } from '../core/setup';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { createTemporalClient } from '../lib/temporal';
+import { createApp } from './app';
+import type { AppDeps } from './context';
+
+export interface RunningWeb {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startWebServer(deps: AppDeps, opts: { port: number; host: string }): Promise<RunningWeb> {
+  const { app } = createApp(deps);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
+  return {
+    url: `http://${shown}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive and SSE connections would hold close() open: end them.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'web' });
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('Running the web server alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together.');
+  }
+  const { sql, sessionSecret } = await prepareDatabase({ url: config.DATABASE_URL, config, logger, applicationName: 'mission-control-web' });
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const web = await startWebServer({ sql, temporal, logger, config, sessionSecret, startedAt: new Date() }, { port: config.PORT, host: config.HOST });
+  logger.info({ url: web.url }, 'web server listening');
+  const stop = async () => {
+    await web.close();
+    await temporal.connection.close();
+    await sql.end({ timeout: 5 });
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

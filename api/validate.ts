@@ -1,0 +1,22 @@
+// Every body and query is validated once, at the edge, with a zod schema; a
+// failure becomes a ValidationError (400) with each problem's path.
+import { zValidator } from '@hono/zod-validator';
+import type { ValidationTargets } from 'hono';
+import { z } from 'zod';
+import { ValidationError } from '../lib/errors';
+import { describeIssues, issueDetail } from './middleware/errors';
+
+export function valid<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) {
+      const issues = result.error.issues;
+      throw new ValidationError(describeIssues(issues), issues.map(issueDetail));
+    }
+  });
+}
+
+/** `?limit=&offset=` with bounds, shared by every list. */
+export const paging = {
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};

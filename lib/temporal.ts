@@ -1,0 +1,31 @@
+// Temporal client plumbing shared by the web server and the worker.
+import { Client, Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from './names';
+
+export interface TemporalHandle {
+  connection: Connection;
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+}
+
+/** Connects lazily, so the web server starts (and reports not-ready) while Temporal is down. */
+export function createTemporalClient(opts: { address: string; namespace: string; taskQueue: string }): TemporalHandle {
+  const connection = Connection.lazy({ address: opts.address });
+  const client = new Client({ connection, namespace: opts.namespace });
+  return { connection, client, namespace: opts.namespace, taskQueue: opts.taskQueue };
+}
+
+/** Registers the custom search attributes of DESIGN.md where they are missing. */
+export async function ensureSearchAttributes(connection: Connection | NativeConnection, namespace: string): Promise<string[]> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.values(SEARCH_ATTRIBUTES).filter((name) => !(name in (customAttributes ?? {})));
+  if (missing.length === 0) return [];
+  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+  });
+  return missing;
+}

@@ -1,0 +1,99 @@
+// The real Hono app over a test database and the shared Temporal server,
+// driven with app.request(); plus sign-in helpers for each role.
+import { createApp } from '../../api/app';
+import type { AppDeps } from '../../api/context';
+import { actorOf, createApiToken, createUser } from '../../core/users';
+import type { Config } from '../../lib/config';
+import type { Role } from '../../lib/names';
+import { createTemporalClient } from '../../lib/temporal';
+import { ADMIN_PASSWORD, createTestDatabase, testConfig, testLogger, uniqueName, type TestDatabase } from './env';
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>['app'];
+  deps: AppDeps;
+  db: TestDatabase;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = testConfig(overrides);
+  const logger = testLogger();
+  const db = await createTestDatabase(config, logger);
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS!, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const deps: AppDeps = { sql: db.sql, temporal, logger, config, sessionSecret: db.sessionSecret, startedAt: new Date() };
+  const { app } = createApp(deps);
+  return {
+    app,
+    deps,
+    db,
+    config,
+    async close() {
+      await temporal.connection.close();
+      await db.close();
+    },
+  };
+}
+
+export const ORIGIN = 'http://localhost';
+
+export interface Browser {
+  cookie: string;
+  csrf: string;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  post(path: string, form: Record<string, string>, init?: { headers?: Record<string, string> }): Promise<Response>;
+}
+
+/** Signs in through the real login form and returns a cookie-carrying client. */
+export async function signIn(t: TestApp, username: string, password: string): Promise<Browser> {
+  const res = await t.app.request('/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN },
+    body: new URLSearchParams({ username, password, next: '/status' }),
+  });
+  if (res.status !== 303) throw new Error(`sign-in as ${username} failed with ${res.status}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const page = await (await t.app.request('/status', { headers: { Cookie: cookie } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+  const browser: Browser = {
+    cookie,
+    csrf,
+    get: (path, init = {}) => t.app.request(path, { ...init, headers: { Cookie: cookie, ...(init.headers as Record<string, string>) } }),
+    post: (path, form, init = {}) =>
+      t.app.request(path, {
+        method: 'POST',
+        headers: { Cookie: cookie, Origin: ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded', ...init.headers },
+        body: new URLSearchParams({ _csrf: csrf, ...form }),
+      }),
+  };
+  return browser;
+}
+
+export interface ApiClient {
+  token: string;
+  request(method: string, path: string, body?: unknown): Promise<Response>;
+}
+
+export function apiClient(t: TestApp, token: string): ApiClient {
+  return {
+    token,
+    request: (method, path, body) =>
+      t.app.request(path, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+  };
+}
+
+/** A user of the given role with a password and an API token. */
+export async function userWithRole(t: TestApp, role: Role): Promise<{ username: string; password: string; token: string; id: string }> {
+  const username = uniqueName(role.toLowerCase());
+  const password = `${role.toLowerCase()}-password-123`;
+  const system = { id: null, name: 'test' };
+  const user = await createUser(t.db.sql, { username, password, role }, system);
+  const { token } = await createApiToken(t.db.sql, { userId: user.id, name: 'test' }, actorOf(user));
+  return { username, password, token, id: user.id };
+}
+
+export { ADMIN_PASSWORD };

@@ -1,0 +1,120 @@
+// The Temporal worker: connects, builds activities with real dependencies,
+// runs missionWorkflow on the task queue. `npm start` runs it in-process;
+// `tsx worker.ts` runs it alone (docker-compose's worker service).
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { prepareDatabase } from './core/setup';
+import type { Sql } from './db/sql';
+import { loadConfig, type Config } from './lib/config';
+import { createLogger, type Logger } from './lib/logger';
+import { ensureSearchAttributes } from './lib/temporal';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own log lines into our logger (once per process). */
+export function installTemporalLogging(logger: Logger, level: LogLevel = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const fn = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+      logger[fn]({ ...entry.meta, source: 'temporal-sdk' }, entry.message);
+    }),
+  });
+}
+
+export interface MissionWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  /** A prebuilt bundle (tests, production images); otherwise workflows are bundled from source. */
+  workflowBundle?: { codePath: string };
+  maxConcurrentActivityTaskExecutions?: number;
+  identity?: string;
+}
+
+export async function createMissionWorker(opts: MissionWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
+    // Heartbeats carry cancellation to a running sandbox: send them often.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
+    shutdownGraceTime: '10s',
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Connects to Temporal, registers search attributes, builds activities and starts polling. */
+export async function startMissionWorker(opts: {
+  config: Config;
+  sql: Sql;
+  logger: Logger;
+  address: string;
+  workflowBundle?: { codePath: string };
+  identity?: string;
+}): Promise<RunningWorker> {
+  const { config, sql, logger } = opts;
+  installTemporalLogging(logger);
+  const connection = await NativeConnection.connect({ address: opts.address });
+  await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
+  const built = createActivities({ sql, logger, config });
+  const worker = await createMissionWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: built.activities,
+    workflowBundle: opts.workflowBundle,
+    identity: opts.identity,
+  });
+  const done = worker.run().finally(async () => {
+    await built.close();
+    await connection.close();
+  });
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'worker' });
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('Running the worker alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together.');
+  }
+  const { sql } = await prepareDatabase({ url: config.DATABASE_URL, config, logger, applicationName: 'mission-control-worker' });
+  const running = await startMissionWorker({ config, sql, logger, address: config.TEMPORAL_ADDRESS });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker polling');
+  const stop = () => void running.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await running.done;
+  await sql.end({ timeout: 5 });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

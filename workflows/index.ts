@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Deterministic code only.
+export { missionWorkflow } from './mission-workflow';

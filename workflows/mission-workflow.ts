@@ -1,0 +1,3 @@
+export async function missionWorkflow(): Promise<{ status: string }> {
+  return { status: 'Completed' };
+}
