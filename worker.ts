@@ -1,7 +1,7 @@
 // The Temporal worker: connects, builds activities with real dependencies,
 // runs missionWorkflow on the task queue. `npm start` runs it in-process;
 // `tsx worker.ts` runs it alone (docker-compose's worker service).
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { prepareDatabase } from './core/setup';
@@ -9,6 +9,7 @@ import type { Sql } from './db/sql';
 import { loadConfig, type Config } from './lib/config';
 import { createLogger, type Logger } from './lib/logger';
 import { ensureSearchAttributes } from './lib/temporal';
+import { isMain } from './lib/is-main';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   await sql.end({ timeout: 5 });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   main().catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

@@ -65,9 +65,7 @@ export function createApp(deps: AppDeps): CreatedApp {
     const method = c.req.method;
     if (isApiPath(c.req.path) && (method === 'POST' || method === 'PUT' || method === 'PATCH')) {
       const type = c.req.header('Content-Type');
-      const length = c.req.header('Content-Length');
-      const hasBody = (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
-      if (hasBody && !/^application\/([\w.-]+\+)?json\b/i.test(type ?? '')) {
+      if (type && c.req.header('Content-Length') !== '0' && !/^application\/([\w.-]+\+)?json\b/i.test(type)) {
         throw new AppError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
       }
     }

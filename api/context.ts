@@ -27,3 +27,8 @@ export interface AppEnv {
 export function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
+
+/** Paths that answer JSON (errors included) and accept bearer tokens: the API and health. */
+export function isJsonPath(path: string): boolean {
+  return isApiPath(path) || path === '/health' || path.startsWith('/health/');
+}

@@ -1,7 +1,6 @@
 // The web server: the Hono app on @hono/node-server. `npm start` runs it
 // in-process; `tsx api/server.ts` runs it alone (docker-compose's web service).
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { prepareDatabase } from '../core/setup';
 import { loadConfig } from '../lib/config';
@@ -9,6 +8,7 @@ import { createLogger } from '../lib/logger';
 import { createTemporalClient } from '../lib/temporal';
 import { createApp } from './app';
 import type { AppDeps } from './context';
+import { isMain } from '../lib/is-main';
 
 export interface RunningWeb {
   url: string;
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   main().catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isMain } from '../lib/is-main';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -79,4 +80,14 @@ export async function ensureTemporalCli(opts: { explicit?: string; log?: (line: 
   });
   log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s.`);
   return cached;
+}
+
+// `tsx scripts/temporal-cli.ts`: provision the CLI ahead of time (CI does) and print its path.
+if (isMain(import.meta.url)) {
+  ensureTemporalCli({ explicit: process.env.TEMPORAL_CLI || undefined })
+    .then((cli) => console.log(cli))
+    .catch((err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
 }

@@ -1,11 +1,12 @@
 // Who is asking: API routes take a bearer token only; UI routes take the
-// signed session cookie only. Authorization happens per route (authorize.ts).
+// signed session cookie; /health/* takes either (monitoring uses tokens).
+// Authorization happens per route (authorize.ts).
 import type { MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie } from 'hono/cookie';
 import { authenticateToken, getSession } from '../../core/users';
 import type { Sql } from '../../db/sql';
 import { UnauthorizedError } from '../../lib/errors';
-import { isApiPath, type AppEnv } from '../context';
+import { isApiPath, isJsonPath, type AppEnv } from '../context';
 
 export interface AuthenticateOptions {
   sql: Sql;
@@ -17,16 +18,16 @@ export function authenticate(opts: AuthenticateOptions): MiddlewareHandler<AppEn
   return async (c, next) => {
     c.set('user', null);
     c.set('session', null);
-    if (isApiPath(c.req.path)) {
-      const header = c.req.header('Authorization');
-      if (header) {
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-        const user = match ? await authenticateToken(opts.sql, match[1]!) : null;
-        if (!user) throw new UnauthorizedError('The API token is invalid, expired or revoked.');
-        c.set('user', user);
-      }
+    const api = isApiPath(c.req.path);
+    const header = c.req.header('Authorization');
+    if (header && isJsonPath(c.req.path)) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      const user = match ? await authenticateToken(opts.sql, match[1]!) : null;
+      if (!user) throw new UnauthorizedError('The API token is invalid, expired or revoked.');
+      c.set('user', user);
       return next();
     }
+    if (api) return next();
     const sessionId = await getSignedCookie(c, opts.sessionSecret, opts.cookieName);
     if (sessionId) {
       const session = await getSession(opts.sql, sessionId);

@@ -3,7 +3,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors';
 import { ROLE_RANK, type Role } from '../../lib/names';
-import { isApiPath, type AppEnv } from '../context';
+import { isJsonPath, type AppEnv } from '../context';
 
 export type Access = 'public' | Role;
 
@@ -16,7 +16,7 @@ export function authorize(access: Access): AuthorizeMiddleware {
     if (access === 'public') return next();
     const user = c.get('user');
     if (!user) {
-      if (isApiPath(c.req.path)) throw new UnauthorizedError('Send an API token as "Authorization: Bearer <token>".');
+      if (isJsonPath(c.req.path)) throw new UnauthorizedError('Send an API token as "Authorization: Bearer <token>".');
       const back = c.req.method === 'GET' ? c.req.path + (new URL(c.req.url).search || '') : '/';
       const target = `/login?next=${encodeURIComponent(back)}`;
       if (c.req.header('HX-Request')) {

@@ -6,7 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { AppError, RateLimitedError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { isApiPath, type AppEnv } from '../context';
+import { isJsonPath, type AppEnv } from '../context';
 import type { Renderer } from '../render';
 
 interface Problem {
@@ -64,7 +64,7 @@ export function notFoundHandler(renderer: Renderer): NotFoundHandler<AppEnv> {
 
 function respond(c: Context<AppEnv>, renderer: Renderer, p: Problem) {
   const status = p.status as 400;
-  if (isApiPath(c.req.path)) {
+  if (isJsonPath(c.req.path)) {
     return c.json({ error: { code: p.code, message: p.message, ...(p.details !== undefined ? { details: p.details } : {}) } }, status);
   }
   if (c.req.header('HX-Request')) {

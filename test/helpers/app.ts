@@ -58,8 +58,8 @@ export async function signIn(t: TestApp, username: string, password: string): Pr
   const browser: Browser = {
     cookie,
     csrf,
-    get: (path, init = {}) => t.app.request(path, { ...init, headers: { Cookie: cookie, ...(init.headers as Record<string, string>) } }),
-    post: (path, form, init = {}) =>
+    get: async (path, init = {}) => t.app.request(path, { ...init, headers: { Cookie: cookie, ...(init.headers as Record<string, string>) } }),
+    post: async (path, form, init = {}) =>
       t.app.request(path, {
         method: 'POST',
         headers: { Cookie: cookie, Origin: ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded', ...init.headers },
@@ -77,7 +77,7 @@ export interface ApiClient {
 export function apiClient(t: TestApp, token: string): ApiClient {
   return {
     token,
-    request: (method, path, body) =>
+    request: async (method, path, body) =>
       t.app.request(path, {
         method,
         headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
@@ -97,3 +97,9 @@ export async function userWithRole(t: TestApp, role: Role): Promise<{ username: 
 }
 
 export { ADMIN_PASSWORD };
+
+/** A response body as JSON, typed loosely for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json(res: Response): Promise<any> {
+  return res.json();
+}

@@ -1,0 +1,148 @@
+// Roles, API tokens and the one authorization middleware every route uses.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS } from '../../api/middleware/authorize';
+import { listAudit } from '../../core/audit';
+import { ADMIN_TOKEN } from '../helpers/env';
+import { apiClient, createTestApp, json, userWithRole, type TestApp } from '../helpers/app';
+
+let t: TestApp;
+let viewer: Awaited<ReturnType<typeof userWithRole>>;
+let operator: Awaited<ReturnType<typeof userWithRole>>;
+beforeAll(async () => {
+  t = await createTestApp();
+  viewer = await userWithRole(t, 'VIEWER');
+  operator = await userWithRole(t, 'OPERATOR');
+});
+afterAll(async () => t?.close());
+
+describe('every route declares the access it needs', () => {
+  it('has the authorization middleware on every route of the app', () => {
+    const byRoute = new Map<string, boolean>();
+    for (const r of t.app.routes) {
+      if (r.method === 'ALL') continue; // global middleware
+      const key = `${r.method} ${r.path}`;
+      const declared = ACCESS in (r.handler as object);
+      byRoute.set(key, (byRoute.get(key) ?? false) || declared);
+    }
+    expect(byRoute.size).toBeGreaterThan(10);
+    const missing = [...byRoute].filter(([, ok]) => !ok).map(([k]) => k);
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('roles are held to their routes', () => {
+  const cases: [string, string, number, number, number][] = [
+    // method, path, viewer, operator, admin
+    ['GET', '/api/me', 200, 200, 200],
+    ['GET', '/api/audit', 200, 200, 200],
+    ['GET', '/api/users', 403, 403, 200],
+    ['GET', '/api/tokens', 403, 403, 200],
+    ['GET', '/health/detailed', 403, 403, 200],
+  ];
+  it.each(cases)('%s %s: viewer %i, operator %i, admin %i', async (method, path, v, o, a) => {
+    for (const [token, expected] of [[viewer.token, v], [operator.token, o], [ADMIN_TOKEN, a]] as const) {
+      const res = await apiClient(t, token).request(method, path);
+      expect(res.status, `${path} with ${token.slice(0, 12)}`).toBe(expected);
+    }
+  });
+
+  it('answers 401 with a JSON error to a missing or unknown token', async () => {
+    const none = await t.app.request('/api/me');
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    const bad = await apiClient(t, 'mc_this_token_does_not_exist_at_all').request('GET', '/api/me');
+    expect(bad.status).toBe(401);
+  });
+
+  it('refuses a viewer creating users, with 403 and no user made', async () => {
+    const res = await apiClient(t, viewer.token).request('POST', '/api/users', { username: 'sneaky', password: 'password-123456', role: 'ADMIN' });
+    expect(res.status).toBe(403);
+    const users = await json(await apiClient(t, ADMIN_TOKEN).request('GET', '/api/users'));
+    expect(users.users.map((u: { username: string }) => u.username)).not.toContain('sneaky');
+  });
+});
+
+describe('API tokens', () => {
+  it('are created by an admin, shown once, stored hashed, and revoked', async () => {
+    const admin = apiClient(t, ADMIN_TOKEN);
+    const created = await admin.request('POST', '/api/tokens', { name: 'ci', userId: operator.id });
+    expect(created.status).toBe(201);
+    const { token, apiToken } = await json(created);
+    expect(token).toMatch(/^mc_/);
+    const [stored] = await t.db.owner`select token_hash from api_tokens where id = ${apiToken.id}`;
+    expect(stored!.token_hash).not.toContain(token);
+    expect(stored!.token_hash).toMatch(/^[0-9a-f]{64}$/);
+
+    expect((await apiClient(t, token).request('GET', '/api/me')).status).toBe(200);
+    expect((await admin.request('DELETE', `/api/tokens/${apiToken.id}`)).status).toBe(200);
+    expect((await apiClient(t, token).request('GET', '/api/me')).status).toBe(401);
+
+    const actions = (await listAudit(t.db.sql, { entityId: apiToken.id, limit: 10 })).map((e) => e.action);
+    expect(actions).toEqual(['token.revoked', 'token.created']);
+  });
+
+  it('validates bodies with clear 4xx errors', async () => {
+    const admin = apiClient(t, ADMIN_TOKEN);
+    const bad = await admin.request('POST', '/api/tokens', { name: '' });
+    expect(bad.status).toBe(400);
+    const body = await json(bad);
+    expect(body.error.code).toBe('validation_failed');
+    expect(body.error.details[0].path).toBe('name');
+
+    const notJson = await t.app.request('/api/tokens', {
+      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: '{nope',
+    });
+    expect(notJson.status).toBe(400);
+
+    const wrongType = await t.app.request('/api/tokens', {
+      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'text/plain' }, body: 'name=x',
+    });
+    expect(wrongType.status).toBe(415);
+
+    const notFound = await admin.request('DELETE', '/api/tokens/00000000-0000-4000-8000-000000000000');
+    expect(notFound.status).toBe(404);
+    const badId = await admin.request('DELETE', '/api/tokens/not-a-uuid');
+    expect(badId.status).toBe(400);
+  });
+});
+
+describe('users', () => {
+  it('keeps at least one active admin', async () => {
+    const admin = apiClient(t, ADMIN_TOKEN);
+    const { users } = await json(await admin.request('GET', '/api/users'));
+    const root = users.find((u: { username: string }) => u.username === 'admin');
+    const res = await admin.request('PATCH', `/api/users/${root.id}`, { role: 'VIEWER' });
+    expect(res.status).toBe(409);
+  });
+
+  it('refuses a duplicate username with 409', async () => {
+    const admin = apiClient(t, ADMIN_TOKEN);
+    const first = await admin.request('POST', '/api/users', { username: 'dupe', password: 'password-123456', role: 'VIEWER' });
+    expect(first.status).toBe(201);
+    const again = await admin.request('POST', '/api/users', { username: 'DUPE', password: 'password-123456', role: 'VIEWER' });
+    expect(again.status).toBe(409);
+  });
+});
+
+describe('HTTP hygiene', () => {
+  it('sends a Content-Security-Policy that allows no inline script', async () => {
+    const res = await t.app.request('/login');
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('answers an unknown API path with a JSON 404', async () => {
+    const res = await apiClient(t, ADMIN_TOKEN).request('GET', '/api/nothing-here');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('serves htmx from the package, not a CDN', async () => {
+    const res = await t.app.request('/static/htmx.min.js');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('htmx');
+  });
+});

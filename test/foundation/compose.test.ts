@@ -1,0 +1,51 @@
+// No Docker engine runs here, so the compose file is checked by reading it:
+// the services exist and are wired to each other as the README says.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+type Service = {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string | number>;
+  depends_on?: Record<string, { condition: string }> | string[];
+  ports?: string[];
+};
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const s = compose.services;
+
+describe('docker-compose.yml', () => {
+  it('runs PostgreSQL, Temporal, its Web UI, the worker and the web server as separate services', () => {
+    expect(Object.keys(s).sort()).toEqual(['postgres', 'temporal', 'temporal-ui', 'web', 'worker']);
+  });
+
+  it('persists Temporal to the PostgreSQL service', () => {
+    expect(s.temporal!.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(s.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
+    expect(s.temporal!.depends_on).toHaveProperty('postgres');
+    expect(s['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+
+  it('builds the worker and the web server from the Dockerfile and points both at postgres and temporal', () => {
+    for (const name of ['worker', 'web'] as const) {
+      const svc = s[name]!;
+      expect(svc.build).toBe('.');
+      expect(String(svc.environment!.DATABASE_URL)).toMatch(/@postgres:5432\/mission_control$/);
+      expect(svc.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(svc.environment!.TEMPORAL_TASK_QUEUE).toBe('mission-control');
+      expect(Object.keys(svc.depends_on as object).sort()).toEqual(['postgres', 'temporal']);
+    }
+    expect(s.worker!.command!.join(' ')).toContain('worker.ts');
+    expect(s.web!.command!.join(' ')).toContain('api/server.ts');
+    expect(s.web!.environment!.HOST).toBe('0.0.0.0');
+    expect(s.web!.ports).toContain('3000:3000');
+  });
+
+  it('has a Dockerfile that installs with npm ci and starts the web server by default', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toContain('npm ci');
+    expect(dockerfile).toMatch(/CMD .*api\/server\.ts/);
+  });
+});
