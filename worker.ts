@@ -4,6 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createAdapters, type Adapters } from './activities/outbound';
+import { createSandbox, type SandboxPool } from './activities/sandbox';
 import { prepareDatabase } from './core/setup';
 import type { Sql } from './db/sql';
 import { loadConfig, type Config } from './lib/config';
@@ -67,6 +69,8 @@ export async function startMissionWorker(opts: {
   sql: Sql;
   logger: Logger;
   address: string;
+  sandbox: SandboxPool;
+  adapters: Adapters;
   workflowBundle?: { codePath: string };
   identity?: string;
 }): Promise<RunningWorker> {
@@ -74,7 +78,7 @@ export async function startMissionWorker(opts: {
   installTemporalLogging(logger);
   const connection = await NativeConnection.connect({ address: opts.address });
   await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
-  const built = createActivities({ sql, logger, config });
+  const built = createActivities({ sql, logger, config, sandbox: opts.sandbox, adapters: opts.adapters });
   const worker = await createMissionWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -104,12 +108,14 @@ async function main(): Promise<void> {
     throw new Error('Running the worker alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together.');
   }
   const { sql } = await prepareDatabase({ url: config.DATABASE_URL, config, logger, applicationName: 'mission-control-worker' });
-  const running = await startMissionWorker({ config, sql, logger, address: config.TEMPORAL_ADDRESS });
+  const sandbox = createSandbox(config);
+  const running = await startMissionWorker({ config, sql, logger, address: config.TEMPORAL_ADDRESS, sandbox, adapters: createAdapters(config) });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker polling');
   const stop = () => void running.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await running.done;
+  await sandbox.close();
   await sql.end({ timeout: 5 });
 }
 

@@ -1,5 +1,7 @@
 // The worker's activities, built from real dependencies by one factory.
 import type { Sql } from '../db/sql';
+import type { Adapters } from './outbound';
+import type { SandboxPool } from './sandbox';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 
@@ -7,6 +9,8 @@ export interface ActivityDeps {
   sql: Sql;
   logger: Logger;
   config: Config;
+  sandbox: SandboxPool;
+  adapters: Adapters;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -14,6 +14,10 @@ import { requestLog } from './middleware/request-log';
 import { createRenderer, type Renderer } from './render';
 import { accessRoutes } from './routes/access';
 import { auditRoutes } from './routes/audit';
+import { containerRoutes } from './routes/containers';
+import { injectRoutes } from './routes/inject';
+import { patternRoutes } from './routes/patterns';
+import { safetyRoutes } from './routes/safety';
 import { healthRoutes } from './routes/health';
 import { staticRoutes } from './routes/static';
 import { authRoutes } from './ui/auth';
@@ -80,6 +84,10 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/static', staticRoutes());
   app.route('/api', accessRoutes(deps));
   app.route('/api/audit', auditRoutes(deps));
+  app.route('/api/containers', containerRoutes(deps));
+  app.route('/api/patterns', patternRoutes(deps));
+  app.route('/api', injectRoutes(deps));
+  app.route('/api/settings/safety', safetyRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
   app.route('/', shellRoutes(deps, renderer));
 

@@ -5,6 +5,8 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalHandle } from '../lib/temporal';
 import type { User } from '../core/users';
+import type { Adapters } from '../activities/outbound';
+import type { SandboxPool } from '../activities/sandbox/pool';
 
 export interface AppDeps {
   sql: Sql;
@@ -13,6 +15,9 @@ export interface AppDeps {
   config: Config;
   sessionSecret: string;
   startedAt: Date;
+  /** Runs patterns for inject and checks their code as it is saved. */
+  sandbox: SandboxPool;
+  adapters: Adapters;
 }
 
 export interface AppEnv {

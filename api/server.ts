@@ -2,6 +2,8 @@
 // in-process; `tsx api/server.ts` runs it alone (docker-compose's web service).
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { createAdapters } from '../activities/outbound';
+import { createSandbox } from '../activities/sandbox';
 import { prepareDatabase } from '../core/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -44,10 +46,13 @@ async function main(): Promise<void> {
   }
   const { sql, sessionSecret } = await prepareDatabase({ url: config.DATABASE_URL, config, logger, applicationName: 'mission-control-web' });
   const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
-  const web = await startWebServer({ sql, temporal, logger, config, sessionSecret, startedAt: new Date() }, { port: config.PORT, host: config.HOST });
+  const sandbox = createSandbox(config);
+  const deps = { sql, temporal, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
+  const web = await startWebServer(deps, { port: config.PORT, host: config.HOST });
   logger.info({ url: web.url }, 'web server listening');
   const stop = async () => {
     await web.close();
+    await sandbox.close();
     await temporal.connection.close();
     await sql.end({ timeout: 5 });
   };

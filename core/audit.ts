@@ -17,6 +17,8 @@ export interface AuditEntry {
   entityType: string;
   entityId?: string | null;
   details?: Record<string, unknown>;
+  /** Writers that may retry pass a key: an entry with the same key is recorded once. */
+  idempotencyKey?: string;
 }
 
 export interface AuditRow {
@@ -32,11 +34,15 @@ export interface AuditRow {
   hash: string;
 }
 
-export async function appendAudit(sql: TxSql, e: AuditEntry): Promise<void> {
-  await sql`
-    insert into audit_log (actor, actor_id, action, entity_type, entity_id, details, prev_hash, hash)
+/** Appends an entry; returns false when an entry with the same idempotency key exists. */
+export async function appendAudit(sql: TxSql, e: AuditEntry): Promise<boolean> {
+  const rows = await sql`
+    insert into audit_log (actor, actor_id, action, entity_type, entity_id, details, prev_hash, hash, idempotency_key)
     values (${e.actor.name}, ${e.actor.id}, ${e.action}, ${e.entityType}, ${e.entityId ?? null},
-            ${sql.json((e.details ?? {}) as never)}, '', '')`;
+            ${sql.json((e.details ?? {}) as never)}, '', '', ${e.idempotencyKey ?? null})
+    on conflict (idempotency_key) do nothing
+    returning id`;
+  return rows.length > 0;
 }
 
 export interface AuditVerification {

@@ -6,6 +6,8 @@ import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startWebServer } from '../api/server';
+import { createAdapters } from '../activities/outbound';
+import { createSandbox } from '../activities/sandbox';
 import { prepareDatabase } from '../core/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -89,14 +91,18 @@ async function main(): Promise<void> {
   const { sql, sessionSecret } = await prepareDatabase({ url: dbUrl, config, logger });
   stoppers.push({ name: 'database pool', stop: () => sql.end({ timeout: 5 }) });
 
-  const worker = await startMissionWorker({ config, sql, logger, address: temporalAddress });
+  // One sandbox pool serves the worker's tasks and the web server's inject and code checks.
+  const sandbox = createSandbox(config);
+  stoppers.push({ name: 'sandbox', stop: () => sandbox.close() });
+  const adapters = createAdapters(config);
+  const worker = await startMissionWorker({ config, sql, logger, address: temporalAddress, sandbox, adapters });
   stoppers.push({ name: 'worker', stop: worker.stop });
   line('Worker', `polling task queue ${config.TEMPORAL_TASK_QUEUE} (namespace ${config.TEMPORAL_NAMESPACE})`);
 
   const temporalClient = createTemporalClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
   stoppers.push({ name: 'Temporal client', stop: () => temporalClient.connection.close() });
   const web = await startWebServer(
-    { sql, temporal: temporalClient, logger, config, sessionSecret, startedAt: new Date() },
+    { sql, temporal: temporalClient, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters },
     { port: config.PORT, host: config.HOST },
   );
   stoppers.push({ name: 'web server', stop: web.close });

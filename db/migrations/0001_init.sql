@@ -79,7 +79,9 @@ create table audit_log (
   entity_id text,
   details jsonb not null default '{}'::jsonb,
   prev_hash text not null,
-  hash text not null
+  hash text not null,
+  -- Set by writers that may retry (workflow activities): the same key records once.
+  idempotency_key text unique
 );
 create index audit_log_action_idx on audit_log (action, id);
 create index audit_log_entity_idx on audit_log (entity_type, entity_id, id);

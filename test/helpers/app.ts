@@ -1,6 +1,8 @@
 // The real Hono app over a test database and the shared Temporal server,
 // driven with app.request(); plus sign-in helpers for each role.
 import { createApp } from '../../api/app';
+import { createAdapters } from '../../activities/outbound';
+import { createSandbox } from '../../activities/sandbox';
 import type { AppDeps } from '../../api/context';
 import { actorOf, createApiToken, createUser } from '../../core/users';
 import type { Config } from '../../lib/config';
@@ -21,7 +23,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const logger = testLogger();
   const db = await createTestDatabase(config, logger);
   const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS!, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
-  const deps: AppDeps = { sql: db.sql, temporal, logger, config, sessionSecret: db.sessionSecret, startedAt: new Date() };
+  const sandbox = createSandbox(config);
+  const deps: AppDeps = { sql: db.sql, temporal, logger, config, sessionSecret: db.sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   const { app } = createApp(deps);
   return {
     app,
@@ -30,6 +33,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     config,
     async close() {
       await temporal.connection.close();
+      await sandbox.close();
       await db.close();
     },
   };
