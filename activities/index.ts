@@ -1,9 +1,10 @@
 // The worker's activities, built from real dependencies by one factory.
 import type { Sql } from '../db/sql';
-import type { Adapters } from './outbound';
-import type { SandboxPool } from './sandbox';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { createMissionActivities } from './mission-activities';
+import type { Adapters } from './outbound';
+import type { SandboxPool } from './sandbox';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -14,9 +15,7 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  void deps;
-  const activities = {};
+  const activities = createMissionActivities(deps);
+  // The sandbox and the pool are owned by whoever created them; nothing to close here.
   return { activities, close: async () => {} };
 }
-
-export type MissionActivities = ReturnType<typeof createActivities>['activities'];

@@ -30,6 +30,8 @@ export interface PatternRunRequest {
   input: unknown;
   context?: RunContext;
   executionKey: string;
+  /** Outbound sends are keyed by this plus their number, so every attempt of one task run sends at most once. */
+  effectsKey?: string;
   source: 'inject' | 'mission';
   actor: Actor;
   timeoutMs?: number;
@@ -101,7 +103,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
           const { attempt, reply } = await sendOutbound(deps, {
             channel,
             payload,
-            idempotencyKey: `${req.executionKey}#${n}`,
+            idempotencyKey: `${req.effectsKey ?? req.executionKey}#${n}`,
             patternId: pattern.patternId,
             executionKey: req.executionKey,
             actor: req.actor,

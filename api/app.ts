@@ -16,6 +16,10 @@ import { accessRoutes } from './routes/access';
 import { auditRoutes } from './routes/audit';
 import { containerRoutes } from './routes/containers';
 import { injectRoutes } from './routes/inject';
+import { missionRunRoutes } from './routes/mission-runs';
+import { missionRoutes } from './routes/missions';
+import { runRoutes } from './routes/runs';
+import { scheduleRoutes } from './routes/schedules';
 import { patternRoutes } from './routes/patterns';
 import { safetyRoutes } from './routes/safety';
 import { healthRoutes } from './routes/health';
@@ -88,6 +92,10 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/patterns', patternRoutes(deps));
   app.route('/api', injectRoutes(deps));
   app.route('/api/settings/safety', safetyRoutes(deps));
+  app.route('/api/missions', missionRoutes(deps));
+  app.route('/api/missions', missionRunRoutes(deps));
+  app.route('/api', runRoutes(deps));
+  app.route('/api/schedules', scheduleRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
   app.route('/', shellRoutes(deps, renderer));
 

@@ -204,6 +204,7 @@ export class SandboxPool {
           clearTimeout(slot.timer);
           if (slot.runs >= this.maxRuns) return this.replace(slot);
           slot.state = 'idle';
+          this.updateWatchdog();
           this.pump();
         }
         return;
@@ -266,7 +267,7 @@ export class SandboxPool {
       if (this.queue.length === 0) return;
       if (slot.state !== 'idle') continue;
       const job = this.queue.shift()!;
-      if (this.busyCount() === 0) this.baselineRss = process.memoryUsage.rss();
+      if (this.watchedSlots().length === 0) this.baselineRss = process.memoryUsage.rss();
       slot.state = 'busy';
       slot.job = job;
       slot.runs++;
@@ -280,10 +281,12 @@ export class SandboxPool {
     }
   }
 
-  private busyCount(): number {
-    let n = 0;
-    for (const s of this.slots) if (s.state === 'busy') n++;
-    return n;
+  /**
+   * Threads that may be running guest code: busy ones, and draining ones,
+   * whose leftover microtasks run after the result until "ready" (up to 1 s).
+   */
+  private watchedSlots(): Slot[] {
+    return this.slots.filter((s) => s.state === 'busy' || s.state === 'draining');
   }
 
   private cancel(job: Job): void {
@@ -342,10 +345,11 @@ export class SandboxPool {
   /**
    * resourceLimits cap a thread's JS heap but not ArrayBuffer memory, which is
    * allocated outside it. While runs are active the process's resident memory
-   * is watched; past the allowance, the busy threads are stopped.
+   * is watched; past the allowance, the busy threads are stopped (and the
+   * draining ones, since a pattern's leftover microtasks can allocate too).
    */
   private updateWatchdog(): void {
-    const busy = this.busyCount();
+    const busy = this.watchedSlots().length;
     if (busy > 0 && !this.watchdog) {
       this.watchdog = setInterval(() => this.checkMemory(), 25);
       this.watchdog.unref();
@@ -356,7 +360,7 @@ export class SandboxPool {
   }
 
   private checkMemory(): void {
-    const busy = this.slots.filter((s) => s.state === 'busy');
+    const busy = this.watchedSlots();
     if (busy.length === 0) return;
     const allowance = this.baselineRss + (busy.length * this.memoryMb * 2 + this.slackMb) * MB;
     const rss = process.memoryUsage.rss();

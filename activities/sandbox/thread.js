@@ -98,7 +98,9 @@ function toPlainData(value, maxBytes) {
         const item = copy(d.value, `${path}.${key}`, depth + 1);
         if (item !== undefined) {
           count(key.length + 3);
-          out[key] = item;
+          // Defined, not assigned: a "__proto__" key stays an own data property
+          // (as JSON.parse makes it) instead of hitting the prototype setter.
+          Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
         }
       }
       return out;
@@ -185,7 +187,8 @@ async function execute(msg) {
   const ctx = harden({
     log: (/** @type {unknown[]} */ ...args) => log(args),
     now: () => Date.now(),
-    random: () => randomInt(0, 2 ** 48) / 2 ** 48,
+    // randomInt's range must be below 2 ** 48: 0 ≤ n ≤ 2 ** 48 - 2, so the result is in [0, 1).
+    random: () => randomInt(2 ** 48 - 1) / (2 ** 48 - 1),
     previous: context.previous ?? {},
     notes: context.notes ?? null,
     attempt: context.attempt ?? 1,
@@ -212,7 +215,7 @@ async function execute(msg) {
   const guestConsole = harden({ log: ctx.log, info: ctx.log, warn: ctx.log, error: ctx.log, debug: ctx.log });
 
   try {
-    const compartment = new Compartment({ globals: { console: guestConsole }, __options__: true });
+    const compartment = new Compartment({ globals: { console: guestConsole, process }, __options__: true });
     const fn = compartment.evaluate(`(${msg.code}\n)`);
     if (typeof fn !== 'function') throw new OutputError('pattern code must be a function: async (input, ctx) => result');
     const input = harden(JSON.parse(msg.input));
@@ -222,7 +225,13 @@ async function execute(msg) {
     port.postMessage({ type: 'result', id, ok: true, output: output === undefined ? null : output, logs, truncated });
   } catch (err) {
     open = false;
-    const kind = err instanceof OutputError ? 'output' : err instanceof SyntaxError ? 'syntax' : 'runtime';
+    let kind = 'runtime';
+    try {
+      kind = err instanceof OutputError ? 'output' : err instanceof SyntaxError ? 'syntax' : 'runtime';
+    } catch {
+      // a thrown Proxy whose getPrototypeOf trap throws (or a revoked one):
+      // without this the result was never posted and the run hung to its timeout
+    }
     port.postMessage({ type: 'result', id, ok: false, kind, error: errorInfo(err), logs, truncated });
   } finally {
     active = null;

@@ -34,7 +34,6 @@ create table mission_tasks (
 );
 create index mission_tasks_mission_idx on mission_tasks (mission_id, task_order);
 create index mission_tasks_pattern_idx on mission_tasks (pattern_id);
-create unique index mission_tasks_name_key on mission_tasks (mission_id, lower(name));
 
 -- A trigger's idempotency key starts at most one run.
 create table trigger_deliveries (

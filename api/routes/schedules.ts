@@ -1,0 +1,55 @@
+// /api/schedules: every mission schedule with its next runs from Temporal;
+// pause (with a note), unpause, and run now.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { listMissions, getMission } from '../../core/missions';
+import { describeSchedule, pauseSchedule, runScheduleNow, type ScheduleView } from '../../core/schedules';
+import { actorOf } from '../../core/users';
+import { NotFoundError } from '../../lib/errors';
+import type { AppDeps, AppEnv } from '../context';
+import { authorize } from '../middleware/authorize';
+import { valid } from '../validate';
+
+const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
+const noteBody = z.object({ note: z.string().trim().max(500).optional() }).strict();
+
+export async function listSchedules(deps: AppDeps): Promise<(ScheduleView | { missionId: string; missionName: string; error: string })[]> {
+  const { items } = await listMissions(deps.sql, { limit: 200, offset: 0 });
+  return Promise.all(
+    items.filter((m) => m.schedule).map((m) =>
+      describeSchedule(deps.temporal, m).catch((err: Error) => ({ missionId: m.id, missionName: m.name, error: err.message })),
+    ),
+  );
+}
+
+export function scheduleRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', authorize('VIEWER'), async (c) => c.json({ schedules: await listSchedules(deps) }));
+
+  const scheduled = async (missionId: string) => {
+    const mission = await getMission(deps.sql, missionId);
+    if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
+    return mission;
+  };
+
+  app.post('/:missionId/pause', authorize('OPERATOR'), valid('param', idParam), valid('json', noteBody), async (c) => {
+    const mission = await scheduled(c.req.valid('param').missionId);
+    await pauseSchedule(deps.sql, deps.temporal, mission.id, true, c.req.valid('json').note, actorOf(c.get('user')!));
+    return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
+  });
+
+  app.post('/:missionId/unpause', authorize('OPERATOR'), valid('param', idParam), valid('json', noteBody), async (c) => {
+    const mission = await scheduled(c.req.valid('param').missionId);
+    await pauseSchedule(deps.sql, deps.temporal, mission.id, false, c.req.valid('json').note, actorOf(c.get('user')!));
+    return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
+  });
+
+  app.post('/:missionId/run', authorize('OPERATOR'), valid('param', idParam), async (c) => {
+    const mission = await scheduled(c.req.valid('param').missionId);
+    await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
+    return c.json({ triggered: true }, 202);
+  });
+
+  return app;
+}
