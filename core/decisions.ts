@@ -21,10 +21,12 @@ export async function decide(temporal: TemporalHandle, workflowId: string, d: De
     throw new ValidationError(`notes: ${d.action} needs notes for the ${d.action === 'request_changes' ? 'pattern' : 'record'}.`);
   }
   const detail = await describeRun(temporal, workflowId);
-  if (detail.summary.closeTime) throw new ConflictError(`This run has already ended (${detail.summary.status}); there is nothing to decide.`);
-  if (!detail.progress) throw new UnavailableError('The run cannot be read right now (is a worker running?); try again shortly.');
-  const task = detail.progress.tasks.find((t) => t.id === d.taskId);
-  if (!task) throw new NotFoundError('Task in this run');
+  const task = detail.progress?.tasks.find((t) => t.id === d.taskId);
+  if (detail.progress && !task) throw new NotFoundError('Task in this run');
+  if (detail.summary.closeTime && !task?.decisions.length) {
+    throw new ConflictError(`This run has already ended (${detail.summary.status}); there is nothing to decide.`);
+  }
+  if (!detail.progress || !task) throw new UnavailableError('The run cannot be read right now (is a worker running?); try again shortly.');
   if (task.status !== 'awaiting_approval') {
     const last = task.decisions.at(-1);
     throw new AppError(409, 'already_decided', last

@@ -20,8 +20,8 @@ export class MissionRun {
   private finishedAt: string | null = null;
   private readonly startedAt = new Date().toISOString();
   private readonly tasks = new Map<string, TaskProgress>();
-  private readonly decisions = new Map<string, DecisionSignal>();
-  private readonly deciding = new Set<string>();
+  /** Decisions waiting to be checked, per task, in arrival order. */
+  private readonly decisions = new Map<string, DecisionSignal[]>();
   private readonly refused: Progress['refusedDecisions'] = [];
 
   constructor(readonly input: MissionInput) {}
@@ -143,15 +143,13 @@ export class MissionRun {
         ? `unknown action ${String(d.action)}`
         : t.status !== 'awaiting_approval'
           ? 'the task is not waiting for a decision'
-          : this.decisions.has(t.id) || this.deciding.has(t.id)
-            ? 'a decision for this task is already being applied'
-            : !d.actor
+          : !d.actor
               ? 'a decision must name its actor'
               : d.action === 'edit_inline_approve' && d.output === undefined
                 ? 'edit_inline_approve needs the edited output'
                 : null;
     if (reason) return this.refuse(d, reason);
-    this.decisions.set(t!.id, d);
+    this.decisions.set(t!.id, [...(this.decisions.get(t!.id) ?? []), d]);
   }
 
   refuse(d: Partial<DecisionSignal> | undefined, reason: string): void {
@@ -160,19 +158,18 @@ export class MissionRun {
   }
 
   hasDecision(taskId: string): boolean {
-    return this.decisions.has(taskId);
+    return (this.decisions.get(taskId)?.length ?? 0) > 0;
   }
 
   takeDecision(taskId: string): DecisionSignal {
-    const d = this.decisions.get(taskId)!;
-    this.decisions.delete(taskId);
-    this.deciding.add(taskId);
-    return d;
+    return this.decisions.get(taskId)!.shift()!;
   }
 
-  decided(taskId: string, record: DecisionRecord | null): void {
-    this.deciding.delete(taskId);
-    if (record) this.task(taskId).decisions.push(record);
+  /** Records the decision that settled a gate; any others still queued for it are refused. */
+  decided(taskId: string, record: DecisionRecord): void {
+    this.task(taskId).decisions.push(record);
+    for (const late of this.decisions.get(taskId) ?? []) this.refuse(late, 'the task was already decided');
+    this.decisions.delete(taskId);
   }
 
   // ---- the query ----------------------------------------------------------------

@@ -44,12 +44,17 @@ export async function runTasks(run: MissionRun, plan: MissionPlan, input: Missio
     const queue = plan.tasks.filter((t) => t.order === order);
     // A scope per group: an aborting task cancels its running siblings.
     const scope = new CancellationScope();
-    const lanes = Array.from({ length: Math.max(1, Math.min(plan.config.maxConcurrency, queue.length)) }, async () => {
-      for (let task = queue.shift(); task && !run.failure; task = queue.shift()) {
-        await executeTask(run, plan, input, task, scope);
-      }
-    });
-    await scope.run(() => Promise.all(lanes));
+    const lanes = Math.max(1, Math.min(plan.config.maxConcurrency, queue.length));
+    // The lanes start inside the scope, so cancelling it reaches every activity they run.
+    await scope.run(() =>
+      Promise.all(
+        Array.from({ length: lanes }, async () => {
+          for (let task = queue.shift(); task && !run.failure; task = queue.shift()) {
+            await executeTask(run, plan, input, task, scope);
+          }
+        }),
+      ),
+    );
     if (run.failure) return;
   }
 }
@@ -161,7 +166,6 @@ async function awaitDecision(run: MissionRun, plan: MissionPlan, task: PlanTask,
       notes: d.notes ?? null, edited: d.action === 'edit_inline_approve',
     });
     if (!auth.accepted) {
-      run.decided(task.id, null);
       run.refuse(d, auth.reason ?? 'not allowed');
       continue;
     }
