@@ -10,6 +10,9 @@ import { sendOutbound, OutboundBlockedError, type Adapters, type OutboundAttempt
 import { PatternError } from './sandbox/errors';
 import type { RunContext, SandboxPool } from './sandbox/pool';
 
+/** Outbound attempts one run may make; a pattern that loops on send stops here, not at its timeout. */
+export const MAX_SENDS_PER_RUN = 100;
+
 export interface RunnableVersion {
   patternId: string;
   patternName: string;
@@ -99,6 +102,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       signal: req.signal,
       onOutbound: async (channel, payload) => {
         const n = ++sends;
+        if (n > MAX_SENDS_PER_RUN) throw new Error(`A run may send at most ${MAX_SENDS_PER_RUN} outbound messages.`);
         try {
           const { attempt, reply } = await sendOutbound(deps, {
             channel,

@@ -214,10 +214,14 @@ async function execute(msg) {
   });
   const guestConsole = harden({ log: ctx.log, info: ctx.log, warn: ctx.log, error: ctx.log, debug: ctx.log });
 
+  // Only a failure to compile the pattern is a 'syntax' error; a SyntaxError the
+  // running pattern throws (JSON.parse of bad text, say) is an ordinary runtime error.
+  let compiling = true;
   try {
-    const compartment = new Compartment({ globals: { console: guestConsole, process }, __options__: true });
+    const compartment = new Compartment({ globals: { console: guestConsole }, __options__: true });
     const fn = compartment.evaluate(`(${msg.code}\n)`);
     if (typeof fn !== 'function') throw new OutputError('pattern code must be a function: async (input, ctx) => result');
+    compiling = false;
     const input = harden(JSON.parse(msg.input));
     const result = await fn(input, ctx);
     const output = toPlainData(result, limits.maxOutputBytes);
@@ -227,7 +231,7 @@ async function execute(msg) {
     open = false;
     let kind = 'runtime';
     try {
-      kind = err instanceof OutputError ? 'output' : err instanceof SyntaxError ? 'syntax' : 'runtime';
+      kind = err instanceof OutputError ? 'output' : compiling && err instanceof SyntaxError ? 'syntax' : 'runtime';
     } catch {
       // a thrown Proxy whose getPrototypeOf trap throws (or a revoked one):
       // without this the result was never posted and the run hung to its timeout
