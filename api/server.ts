@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createAdapters } from '../activities/outbound';
 import { createSandbox } from '../activities/sandbox';
+import { seedExamples } from '../core/examples';
 import { prepareDatabase } from '../core/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   const deps = { sql, temporal, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   const web = await startWebServer(deps, { port: config.PORT, host: config.HOST });
   logger.info({ url: web.url }, 'web server listening');
+  if (config.MC_SEED_EXAMPLES && (await seedExamples(sql, temporal, (code) => sandbox.check(code)))) logger.info('example missions created');
   const stop = async () => {
     await web.close();
     await sandbox.close();

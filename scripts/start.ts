@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startWebServer } from '../api/server';
 import { createAdapters } from '../activities/outbound';
 import { createSandbox } from '../activities/sandbox';
+import { seedExamples } from '../core/examples';
 import { prepareDatabase } from '../core/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -107,6 +108,9 @@ async function main(): Promise<void> {
   );
   stoppers.push({ name: 'web server', stop: web.close });
   line('Web', web.url);
+  if (config.MC_SEED_EXAMPLES && (await seedExamples(sql, temporalClient, (code) => sandbox.check(code)))) {
+    line('Examples', 'created the "Daily marketing ops" container and its five scheduled missions (schedules paused)');
+  }
   process.stdout.write(`Mission Control is ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Press Ctrl-C to stop.\n`);
 }
 

@@ -27,7 +27,7 @@ export default async function setup(project: TestProject) {
   await chmod(tmpDir, 0o755); // PostgreSQL runs as its own user when we are root
   const cli = await ensureTemporalCli({ explicit: process.env.TEMPORAL_CLI || undefined });
   const started = await Promise.allSettled([
-    freePort().then((port) => startEmbeddedPostgres({ dir: path.join(tmpDir, 'pg'), port, database: 'postgres_tests', persistent: false })),
+    startTestPostgres(path.join(tmpDir, 'pg')),
     freePort().then((port) => startTemporalDevServer({ cli, port })),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
   ] as const);
@@ -56,6 +56,18 @@ export default async function setup(project: TestProject) {
     await db.stop();
     await rm(tmpDir, { recursive: true, force: true });
   };
+}
+
+/** A free port can be taken by another process before PostgreSQL binds it: try a few. */
+async function startTestPostgres(dir: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEmbeddedPostgres({ dir, port: await freePort(), database: 'postgres_tests', persistent: false });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.warn(`embedded PostgreSQL did not start (attempt ${attempt}): ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`);
+    }
+  }
 }
 
 const noop = () => {};
