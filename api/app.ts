@@ -25,6 +25,10 @@ import { safetyRoutes } from './routes/safety';
 import { healthRoutes } from './routes/health';
 import { staticRoutes } from './routes/static';
 import { authRoutes } from './ui/auth';
+import { boardRoutes } from './ui/board';
+import { missionPages } from './ui/missions';
+import { runPages } from './ui/runs';
+import { layoutGlobals } from './ui/common';
 import { shellRoutes } from './ui/shell';
 
 export const SESSION_COOKIE = 'mc_session';
@@ -37,7 +41,7 @@ export interface CreatedApp {
 
 export function createApp(deps: AppDeps): CreatedApp {
   const app = new Hono<AppEnv>();
-  const renderer = createRenderer();
+  const renderer = createRenderer({ globals: layoutGlobals(deps.sql) });
   const cookieName = deps.config.MC_COOKIE_SECURE ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
 
   app.use(requestId({ headerName: 'X-Request-Id', limitLength: 64 }));
@@ -98,6 +102,10 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/schedules', scheduleRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
   app.route('/', shellRoutes(deps, renderer));
+  app.route('/', boardRoutes(deps, renderer));
+  app.route('/', runPages(deps, renderer));
+  app.route('/', missionPages(deps, renderer));
+  // UI pages for patterns, schedules, audit and settings are registered below.
 
   app.onError(errorHandler(deps.logger, renderer));
   app.notFound(notFoundHandler(renderer));

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import { Eta } from 'eta';
 import type { AppEnv } from './context';
+import { hasRole } from './middleware/authorize';
 import { helpers } from './view-helpers';
 
 const VIEWS = fileURLToPath(new URL('../views/', import.meta.url));
@@ -16,6 +17,8 @@ export interface Renderer {
   page(c: Context<AppEnv>, template: string, data: Record<string, unknown>, globals?: Record<string, unknown>): string;
   /** A fragment, rendered with exactly the data handed to it. */
   partial(template: string, data: Record<string, unknown>): string;
+  /** A fragment as a response, with the request's user, permissions and CSRF token. */
+  fragment(c: Context<AppEnv>, template: string, data: Record<string, unknown>, status?: number): Response;
   /** Full page for a normal request, the fragment for an htmx one. */
   respond(
     c: Context<AppEnv>,
@@ -27,18 +30,27 @@ export interface Renderer {
 
 export function createRenderer(opts: { globals?: LayoutGlobals; cache?: boolean } = {}): Renderer {
   const eta = new Eta({ views: VIEWS, cache: opts.cache ?? true, autoEscape: true, autoTrim: [false, 'nl'] });
-  const base = (c: Context<AppEnv>) => ({
-    h: helpers,
-    user: c.get('user'),
-    csrf: c.get('session')?.csrfToken ?? '',
-    path: c.req.path,
-  });
+  const base = (c: Context<AppEnv>) => {
+    const user = c.get('user');
+    return {
+      h: helpers,
+      user,
+      // What the signed-in user may do, so templates show only those controls (the server checks again).
+      can: { operate: hasRole(user, 'OPERATOR'), admin: hasRole(user, 'ADMIN') },
+      csrf: c.get('session')?.csrfToken ?? '',
+      path: c.req.path,
+    };
+  };
   const renderer: Renderer = {
     page(c, template, data, globals = {}) {
       return eta.render(template, { ...base(c), ...globals, ...data });
     },
     partial(template, data) {
       return eta.render(template, { h: helpers, ...data });
+    },
+    fragment(c, template, data, status = 200) {
+      c.header('Vary', 'HX-Request');
+      return c.html(eta.render(template, { ...base(c), ...data }), status as 200);
     },
     async respond(c, views, data, status = 200) {
       c.header('Vary', 'HX-Request');

@@ -87,6 +87,8 @@ const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'
 
 export interface RunFilter {
   missionId?: string;
+  /** Any of these missions (the board's search and priority filters). */
+  missionIds?: string[];
   containerId?: string;
   status?: MissionStatus;
   trigger?: MissionTrigger;
@@ -98,6 +100,7 @@ export interface RunFilter {
 export function runQuery(f: RunFilter): string {
   const parts = [`WorkflowType = ${quote(MISSION_WORKFLOW_TYPE)}`];
   if (f.missionId) parts.push(`MissionId = ${quote(f.missionId)}`);
+  if (f.missionIds) parts.push(f.missionIds.length ? `MissionId IN (${f.missionIds.map(quote).join(', ')})` : `MissionId = 'none'`);
   if (f.containerId) parts.push(`ContainerId = ${quote(f.containerId)}`);
   if (f.trigger) parts.push(`MissionTrigger = ${quote(f.trigger)}`);
   if (f.status === 'Running' || f.status === 'Paused' || f.status === 'NeedsApproval') {

@@ -3,7 +3,7 @@
 
 // Show timestamps in the reader's own time zone (the server renders UTC).
 function localizeTimes(root) {
-  for (const el of root.querySelectorAll('time[datetime]')) {
+  for (const el of root.querySelectorAll('time[data-local]')) {
     if (el.dataset.localized) continue;
     const d = new Date(el.getAttribute('datetime'));
     if (!Number.isNaN(d.getTime())) {
@@ -46,3 +46,13 @@ document.addEventListener('click', (event) => {
 
 document.addEventListener('DOMContentLoaded', () => localizeTimes(document));
 document.addEventListener('htmx:afterSettle', (event) => localizeTimes(event.target));
+
+// A server-sent flash (HX-Trigger: {"flash": {kind, text}}) shows in the alert region.
+document.addEventListener('flash', (event) => {
+  const region = document.getElementById('flash');
+  if (!region || !event.detail) return;
+  const note = document.createElement('div');
+  note.className = `flash flash-${event.detail.kind === 'error' ? 'error' : 'ok'}`;
+  note.textContent = String(event.detail.text ?? '');
+  region.replaceChildren(note);
+});

@@ -1,0 +1,60 @@
+// The board (/): runs by status and draft missions, filters and search,
+// refreshed by htmx polling; the activity feed beside it.
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { loadBoard, loadFeed } from '../../core/board';
+import { listContainers } from '../../core/containers';
+import { PRIORITIES } from '../../core/mission-schemas';
+import { MISSION_TRIGGERS } from '../../lib/names';
+import { appendAudit } from '../../core/audit';
+import { actorOf } from '../../core/users';
+import type { AppDeps, AppEnv } from '../context';
+import { authorize } from '../middleware/authorize';
+import type { Renderer } from '../render';
+import { valid } from '../validate';
+import { contentVersion, redirect } from './common';
+
+const empty = (v: unknown) => (v === '' ? undefined : v);
+export const boardQuery = z.object({
+  v: z.string().max(40).optional(),
+  containerId: z.preprocess(empty, z.uuid().optional()),
+  priority: z.preprocess(empty, z.enum(PRIORITIES).optional()),
+  trigger: z.preprocess(empty, z.enum(MISSION_TRIGGERS).optional()),
+  q: z.preprocess(empty, z.string().trim().max(120).optional()),
+});
+
+export function boardRoutes(deps: AppDeps, renderer: Renderer) {
+  const app = new Hono<AppEnv>();
+
+  const board = async (c: Context<AppEnv>, filters: Omit<z.infer<typeof boardQuery>, 'v'>) => {
+    const [data, containers, feed] = await Promise.all([
+      loadBoard(deps.sql, deps.temporal, filters),
+      listContainers(deps.sql, { limit: 200, offset: 0 }),
+      loadFeed(deps.sql),
+    ]);
+    const version = contentVersion(data);
+    if (c.req.header('HX-Request') && c.req.query('v') === version) return c.body(null, 204);
+    return renderer.respond(c, { page: 'pages/board', partial: 'partials/board' }, {
+      title: 'Board', board: data, version, containers: containers.items, feed, priorities: PRIORITIES, triggers: MISSION_TRIGGERS,
+    });
+  };
+
+  const filters = ({ v: _v, ...f }: z.infer<typeof boardQuery>) => f;
+  app.get('/', authorize('VIEWER'), valid('query', boardQuery), (c) => board(c, filters(c.req.valid('query'))));
+  app.get('/board', authorize('VIEWER'), valid('query', boardQuery), (c) => board(c, filters(c.req.valid('query'))));
+
+  app.get('/board/feed', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/feed', { feed: await loadFeed(deps.sql) }));
+
+  app.post('/alerts/:id/ack', authorize('OPERATOR'), valid('param', z.object({ id: z.uuid() })), async (c) => {
+    const { id } = c.req.valid('param');
+    const user = c.get('user')!;
+    await deps.sql.begin(async (tx) => {
+      const [row] = await tx`update alerts set acknowledged_at = now(), acknowledged_by = ${user.username} where id = ${id} and acknowledged_at is null returning message`;
+      if (row) await appendAudit(tx, { actor: actorOf(user), action: 'alert.acknowledged', entityType: 'alert', entityId: id, details: { message: row.message } });
+    });
+    if (c.req.header('HX-Request')) return renderer.fragment(c, 'partials/feed', { feed: await loadFeed(deps.sql) });
+    return redirect(c, '/');
+  });
+
+  return app;
+}

@@ -1,0 +1,89 @@
+// Shared by the UI route modules: layout globals (the live-sending banner),
+// form parsing, and answers for htmx and plain requests alike.
+import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
+import { describeLive, getSafety, isLive } from '../../core/safety';
+import type { Sql } from '../../db/sql';
+import { AppError, ValidationError } from '../../lib/errors';
+import type { AppEnv } from '../context';
+import type { LayoutGlobals } from '../render';
+
+/** Every page shows a banner while anything could reach the outside world; read at most once a second. */
+export function layoutGlobals(sql: Sql): LayoutGlobals {
+  let cached: { at: number; value: Record<string, unknown> } | undefined;
+  return async (c) => {
+    if (!c.get('user')) return {};
+    if (cached && Date.now() - cached.at < 1000) return cached.value;
+    const s = await getSafety(sql);
+    cached = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
+    return cached.value;
+  };
+}
+
+export type FormValue = string | string[];
+
+/** The submitted form as plain strings (files are refused). */
+export async function readForm(c: Context<AppEnv>): Promise<Record<string, FormValue>> {
+  const body = await c.req.parseBody({ all: true });
+  const out: Record<string, FormValue> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === '_csrf') continue;
+    if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? x : ''));
+    else if (typeof v === 'string') out[k] = v;
+    else throw new ValidationError('File uploads are not accepted here.');
+  }
+  return out;
+}
+
+export function str(form: Record<string, FormValue>, key: string): string {
+  const v = form[key];
+  return (Array.isArray(v) ? v[v.length - 1] : v)?.trim() ?? '';
+}
+
+export function checked(form: Record<string, FormValue>, key: string): boolean {
+  const v = str(form, key);
+  return v === 'on' || v === 'true' || v === '1';
+}
+
+/** Rows submitted as name="prefix[<key>][field]", in the order they appear. */
+export function rows(form: Record<string, FormValue>, prefix: string): Record<string, string>[] {
+  const byKey = new Map<string, Record<string, string>>();
+  const re = new RegExp(`^${prefix}\\[([\\w-]{1,40})\\]\\[(\\w{1,40})\\]$`);
+  for (const [k, v] of Object.entries(form)) {
+    const m = re.exec(k);
+    if (!m) continue;
+    const row = byKey.get(m[1]!) ?? {};
+    row[m[2]!] = (Array.isArray(v) ? v[v.length - 1] : v) ?? '';
+    byKey.set(m[1]!, row);
+  }
+  return [...byKey.entries()].map(([key, row]) => ({ ...row, _key: key }));
+}
+
+/** Parses a JSON field; the error names the field for the form. */
+export function jsonField(text: string, label: string): unknown {
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`${label}: not valid JSON (${(err as Error).message}).`, [{ path: label, message: 'not valid JSON' }]);
+  }
+}
+
+/** After a change: htmx follows HX-Redirect; a plain form post gets a 303. */
+export function redirect(c: Context<AppEnv>, to: string): Response {
+  if (c.req.header('HX-Request')) {
+    c.header('HX-Redirect', to);
+    return c.body(null, 204);
+  }
+  return c.redirect(to, 303);
+}
+
+/** An error as the message a form shows next to itself. */
+export function messageOf(err: unknown): string | null {
+  return err instanceof AppError ? err.message : null;
+}
+
+/** A short fingerprint of what a live fragment shows, so polls can skip unchanged content. */
+export function contentVersion(value: unknown): string {
+  return createHash('sha1').update(JSON.stringify(value) ?? '').digest('base64url').slice(0, 16);
+}
