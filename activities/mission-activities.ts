@@ -84,6 +84,9 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       const { workflowId } = runKey();
       let plan: MissionPlan;
       try {
+        // A paused mission starts nothing, even when its schedule is triggered from outside the app.
+        const [mission] = await sql<{ status: string; name: string }[]>`select status, name from missions where id = ${input.missionId}`;
+        if (mission?.status === 'paused') throw new Error(`Mission "${mission.name}" is paused; resume it before running it.`);
         plan = await buildPlan(sql, input.missionId);
       } catch (err) {
         throw ApplicationFailure.create({ type: 'Validation', message: (err as Error).message, nonRetryable: true });

@@ -10,6 +10,8 @@ import { appendAudit, type Actor } from './audit';
 import { listRuns, unavailable } from './mission-runs';
 import { getMission, setMissionStatus } from './missions';
 
+const MISSION_PAUSE_NOTE = 'mission paused';
+
 export async function setMissionPaused(
   sql: Sql, temporal: TemporalHandle, missionId: string, paused: boolean, actor: Actor, reason?: string,
 ): Promise<{ runs: number; schedule: boolean }> {
@@ -18,13 +20,20 @@ export async function setMissionPaused(
     if (paused && mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is already paused.`);
     if (!paused && mission.status !== 'paused') throw new ConflictError(`Mission "${mission.name}" is not paused.`);
     await setMissionStatus(tx, missionId, paused ? 'paused' : 'active');
+    // The schedule's own state is read from Temporal (an operator may have paused it from the CLI):
+    // pausing the mission pauses a running schedule; resuming unpauses only what the mission paused.
     let schedule = false;
     try {
-      if (mission.schedule && !mission.schedule.paused) {
+      if (mission.schedule) {
         const handle = temporal.client.schedule.getHandle(missionScheduleId(missionId));
-        if (paused) await handle.pause(`mission paused by ${actor.name}${reason ? `: ${reason}` : ''}`);
-        else await handle.unpause(`mission resumed by ${actor.name}`);
-        schedule = true;
+        const { state } = await handle.describe();
+        if (paused && !state.paused) {
+          await handle.pause(`${MISSION_PAUSE_NOTE} by ${actor.name}${reason ? `: ${reason}` : ''}`);
+          schedule = true;
+        } else if (!paused && state.paused && state.note?.startsWith(MISSION_PAUSE_NOTE)) {
+          await handle.unpause(`mission resumed by ${actor.name}`);
+          schedule = true;
+        }
       }
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw unavailable(err);

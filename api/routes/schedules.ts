@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { listMissions, getMission } from '../../core/missions';
 import { describeSchedule, pauseSchedule, runScheduleNow, type ScheduleView } from '../../core/schedules';
 import { actorOf } from '../../core/users';
-import { NotFoundError } from '../../lib/errors';
+import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
 import { valid } from '../validate';
@@ -47,6 +47,7 @@ export function scheduleRoutes(deps: AppDeps) {
 
   app.post('/:missionId/run', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const mission = await scheduled(c.req.valid('param').missionId);
+    if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
     await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
     return c.json({ triggered: true }, 202);
   });
