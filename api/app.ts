@@ -30,6 +30,10 @@ import { missionPages } from './ui/missions';
 import { runPages } from './ui/runs';
 import { layoutGlobals } from './ui/common';
 import { shellRoutes } from './ui/shell';
+import { patternPages } from './ui/patterns';
+import { schedulePages } from './ui/schedules';
+import { auditPages } from './ui/audit';
+import { settingsPages } from './ui/settings';
 
 export const SESSION_COOKIE = 'mc_session';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -106,6 +110,10 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', runPages(deps, renderer));
   app.route('/', missionPages(deps, renderer));
   // UI pages for patterns, schedules, audit and settings are registered below.
+  app.route('/', patternPages(deps, renderer));
+  app.route('/', schedulePages(deps, renderer));
+  app.route('/', auditPages(deps, renderer));
+  app.route('/', settingsPages(deps, renderer));
 
   app.onError(errorHandler(deps.logger, renderer));
   app.notFound(notFoundHandler(renderer));

@@ -79,8 +79,8 @@ export async function listAudit(sql: TxSql, q: AuditQuery): Promise<AuditRow[]> 
       ${q.action ? sql`and action like ${q.action.replace(/[%_\\]/g, '\\$&') + '%'}` : sql``}
       ${q.entityType ? sql`and entity_type = ${q.entityType}` : sql``}
       ${q.entityId ? sql`and entity_id = ${q.entityId}` : sql``}
-      ${q.before ? sql`and id < ${q.before}` : sql``}
-    order by id desc
+      ${q.before ? sql`and audit_log.id < ${q.before}` : sql``}
+    order by audit_log.id desc
     limit ${q.limit}`;
   return rows;
 }

@@ -28,6 +28,7 @@ document.addEventListener('htmx:beforeRequest', () => {
 
 // Buttons with data-confirm ask first (htmx's hx-confirm covers htmx requests; this covers plain forms).
 document.addEventListener('submit', (event) => {
+  if (event.defaultPrevented) return; // htmx took this submit; its hx-confirm asked already
   const button = event.submitter;
   const message = (button && button.dataset.confirm) || event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();

@@ -68,10 +68,17 @@ function respond(c: Context<AppEnv>, renderer: Renderer, p: Problem) {
     return c.json({ error: { code: p.code, message: p.message, ...(p.details !== undefined ? { details: p.details } : {}) } }, status);
   }
   if (c.req.header('HX-Request')) {
-    // htmx swaps only 2xx by default; the error goes to the page's alert region.
+    // htmx does not swap a 4xx or 5xx, but it does fire HX-Trigger events: app.js shows the
+    // flash in the page's alert region. The body says the same for anything that does swap it.
+    c.header('HX-Trigger', triggerHeader({ flash: { kind: 'error', text: p.message } }));
     c.header('HX-Retarget', '#flash');
     c.header('HX-Reswap', 'innerHTML');
     return c.html(renderer.partial('partials/flash', { kind: 'error', message: p.message }), status);
   }
   return c.html(renderer.page(c, 'pages/error', { title: `Error ${p.status}`, status: p.status, message: p.message }), status);
+}
+
+/** HX-Trigger JSON with every non-ASCII character escaped: header values must be bytes. */
+export function triggerHeader(events: Record<string, unknown>): string {
+  return JSON.stringify(events).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -14,6 +14,7 @@ import { MISSION_STATUSES, MISSION_TRIGGERS } from '../../lib/names';
 import { DECISION_ACTIONS } from '../../workflows/messages';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
+import { triggerHeader } from '../middleware/errors';
 import type { Renderer } from '../render';
 import { workflowParam } from '../routes/runs';
 import { valid } from '../validate';
@@ -91,7 +92,7 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
     if (!c.req.header('HX-Request')) return redirect(c, from === 'inbox' ? '/approvals' : `/runs/${encodeURIComponent(workflowId)}`);
     if (from === 'inbox') return inbox(c, message);
     await new Promise((r) => setTimeout(r, 150));
-    c.header('HX-Trigger', JSON.stringify({ flash: message }));
+    c.header('HX-Trigger', triggerHeader({ flash: message }));
     return runView(c, workflowId, 200);
   });
 
