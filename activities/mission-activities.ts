@@ -5,7 +5,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { appendAudit, SYSTEM_ACTOR, type Actor } from '../core/audit';
 import { buildPlan } from '../core/missions';
-import { findSucceededRun } from '../core/runs';
+import { countFailedRuns, findSucceededRun } from '../core/runs';
 import type { SelectionPolicy } from '../core/schemas';
 import { choosePattern, loadCandidates } from '../core/selection';
 import type { Sql } from '../db/sql';
@@ -78,6 +78,18 @@ async function actorByName(sql: Sql, name: string): Promise<Actor & { role?: str
 export function createMissionActivities(deps: MissionActivityDeps) {
   const { sql, logger } = deps;
 
+  // A version's code never changes (db/migrations/0002_patterns.sql), so it is read once.
+  const codeCache = new Map<string, string>();
+  const codeOf = async (versionId: string): Promise<string | null> => {
+    const cached = codeCache.get(versionId);
+    if (cached !== undefined) return cached;
+    const [row] = await sql<{ code: string }[]>`select code from pattern_versions where id = ${versionId}`;
+    if (!row) return null;
+    if (codeCache.size >= 500) codeCache.delete(codeCache.keys().next().value!);
+    codeCache.set(versionId, row.code);
+    return row.code;
+  };
+
   return {
     /** The plan of a run started by a schedule or a trigger, read when the run starts (and so kept in its history). */
     async loadPlan(input: { missionId: string; trigger: MissionTrigger; startedBy?: Actor }): Promise<MissionPlan> {
@@ -114,16 +126,18 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       const attempt = ctx.info.attempt;
       const { workflowId, runId, base } = runKey();
       const prefix = `${base}/${input.taskId}/${input.execSeq}/`;
-      const prior = await findSucceededRun(sql, prefix);
+      const at = { workflowId, taskId: input.taskId, keyPrefix: prefix };
+      // Only a retry can find its task already done (a worker lost after recording, before reporting).
+      const prior = attempt > 1 ? await findSucceededRun(sql, at) : null;
       if (prior) {
         return { output: prior.output, logs: prior.logs, durationMs: prior.durationMs, attempt: prior.attempt, outbound: summarise(prior.outbound), replayed: true };
       }
-      const [version] = await sql<{ code: string }[]>`select code from pattern_versions where id = ${input.pattern.versionId}`;
-      if (!version) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
+      const code = await codeOf(input.pattern.versionId);
+      if (code === null) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
       const beat = setInterval(() => ctx.heartbeat({ attempt }), 1000);
       try {
         const result = await runPattern(deps, {
-          pattern: { ...input.pattern, code: version.code },
+          pattern: { ...input.pattern, code },
           input: input.input,
           context: {
             previous: input.previous,
@@ -146,9 +160,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       } catch (err) {
         if (!(err instanceof PatternRunError)) throw err;
         if (err.kind === 'cancelled' && ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        const [{ failures }] = (await sql`
-          select count(*)::int as failures from pattern_runs
-          where execution_key like ${prefix.replace(/[%_\\]/g, '\\$&') + '%'} and status = 'failed'`) as [{ failures: number }];
+        const failures = await countFailedRuns(sql, at);
         const exhausted = failures >= input.maxPatternAttempts;
         throw ApplicationFailure.create({
           type: ERROR_TYPES[err.kind] ?? 'PatternRuntime',

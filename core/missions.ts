@@ -47,10 +47,11 @@ const columns = (sql: TxSql) => sql`
 
 export async function listMissions(
   sql: TxSql,
-  q: { type?: string; priority?: string; status?: string; containerId?: string; q?: string; limit: number; offset: number },
+  q: { type?: string; priority?: string; status?: string; containerId?: string; q?: string; scheduled?: boolean; limit: number; offset: number },
 ): Promise<{ items: Mission[]; total: number }> {
   const where = sql`
     where true
+      ${q.scheduled ? sql`and m.schedule is not null` : sql``}
       ${q.type ? sql`and m.type = ${q.type}` : sql``}
       ${q.priority ? sql`and m.priority = ${q.priority}` : sql``}
       ${q.status ? sql`and m.status = ${q.status}` : sql``}

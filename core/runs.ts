@@ -74,13 +74,24 @@ const runColumns = (sql: TxSql) => sql`
   execution_key as "executionKey", status, output, logs, outbound, duration_ms as "durationMs", pattern_id as "patternId",
   pattern_name as "patternName", version, attempt, error_kind as "errorKind", error_message as "errorMessage", finished_at as "finishedAt"`;
 
+const likePrefix = (prefix: string) => prefix.replace(/[%_\\]/g, '\\$&') + '%';
+
 /** A successful run already recorded for this task execution (any attempt), if there is one. */
-export async function findSucceededRun(sql: TxSql, keyPrefix: string): Promise<RecordedRun | null> {
+export async function findSucceededRun(sql: TxSql, at: { workflowId: string; taskId: string; keyPrefix: string }): Promise<RecordedRun | null> {
+  // workflow_id and task_id narrow through their index; the key prefix picks this run of the task.
   const [row] = await sql<RecordedRun[]>`
     select ${runColumns(sql)} from pattern_runs
-    where execution_key like ${keyPrefix.replace(/[%_\\]/g, '\\$&') + '%'} and status = 'succeeded'
+    where workflow_id = ${at.workflowId} and task_id = ${at.taskId} and execution_key like ${likePrefix(at.keyPrefix)} and status = 'succeeded'
     order by finished_at limit 1`;
   return row ?? null;
+}
+
+/** How many attempts of this task execution have failed so far. */
+export async function countFailedRuns(sql: TxSql, at: { workflowId: string; taskId: string; keyPrefix: string }): Promise<number> {
+  const [{ failures }] = (await sql`
+    select count(*)::int as failures from pattern_runs
+    where workflow_id = ${at.workflowId} and task_id = ${at.taskId} and execution_key like ${likePrefix(at.keyPrefix)} and status = 'failed'`) as [{ failures: number }];
+  return failures;
 }
 
 /** Every recorded attempt of a workflow run's tasks, for its logs. */

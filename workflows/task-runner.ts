@@ -15,7 +15,17 @@ const { selectPattern, authorizeDecision, raiseAlert } = proxyActivities<Mission
   retry: { maximumAttempts: 10, initialInterval: '1s', nonRetryableErrorTypes: ['Validation'] },
 });
 
-function taskActivities(pattern: PinnedPattern, config: MissionConfig) {
+type Proxies = Map<string, MissionActivities>;
+
+/** The task activity with this pattern's timeout and this mission's retry shape (one proxy per shape and run). */
+function taskActivities(proxies: Proxies, pattern: PinnedPattern, config: MissionConfig): MissionActivities {
+  const key = `${pattern.config.timeout}/${pattern.config.retryCount}/${pattern.config.failureAction}/${config.retryPolicy}/${config.retryDelayMs}`;
+  let proxy = proxies.get(key);
+  if (!proxy) proxies.set(key, (proxy = makeTaskActivities(pattern, config)));
+  return proxy;
+}
+
+function makeTaskActivities(pattern: PinnedPattern, config: MissionConfig) {
   const linear = config.retryPolicy === 'linear';
   return proxyActivities<MissionActivities>({
     // The pattern's own timeout is enforced in the sandbox; this one also covers waiting for a free thread.
@@ -39,6 +49,7 @@ export function maxPatternAttempts(pattern: PinnedPattern, config: MissionConfig
 }
 
 export async function runTasks(run: MissionRun, plan: MissionPlan, input: MissionInput): Promise<void> {
+  const proxies: Proxies = new Map();
   const orders = [...new Set(plan.tasks.map((t) => t.order))].sort((a, b) => a - b);
   for (const order of orders) {
     const queue = plan.tasks.filter((t) => t.order === order);
@@ -50,7 +61,7 @@ export async function runTasks(run: MissionRun, plan: MissionPlan, input: Missio
       Promise.all(
         Array.from({ length: lanes }, async () => {
           for (let task = queue.shift(); task && !run.failure; task = queue.shift()) {
-            await executeTask(run, plan, input, task, scope);
+            await executeTask(run, plan, input, task, scope, proxies);
           }
         }),
       ),
@@ -75,17 +86,17 @@ function describeFailure(err: unknown): Failure {
   return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
 }
 
-async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInput, task: PlanTask, group: CancellationScope): Promise<void> {
+async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInput, task: PlanTask, group: CancellationScope, proxies: Proxies): Promise<void> {
   const notes: string[] = [];
   let reruns = 0;
   for (let execSeq = 1; ; execSeq++) {
-    await condition(() => !run.paused || !!run.failure);
+    if (run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
     if (run.failure) return;
     const pattern = task.pattern ?? (await selectPattern({ containerId: plan.containerId, policy: task.selection as 'random', taskId: task.id }));
     run.taskStarted(task, { id: pattern.patternId, name: pattern.patternName, version: pattern.version });
     let result: RunTaskResult;
     try {
-      result = await taskActivities(pattern, plan.config).runMissionTask({
+      result = await taskActivities(proxies, pattern, plan.config).runMissionTask({
         missionId: plan.missionId, missionName: plan.missionName, taskId: task.id, taskName: task.name, execSeq, pattern,
         input: task.input, previous: run.outputs(), notes, runInput: input.input ?? null,
         maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null,

@@ -3,9 +3,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listMissions, getMission } from '../../core/missions';
-import { describeSchedule, pauseSchedule, runScheduleNow, type ScheduleView } from '../../core/schedules';
+import { describeSchedule, pauseSchedule, runScheduleNow } from '../../core/schedules';
 import { actorOf } from '../../core/users';
-import { ConflictError, NotFoundError } from '../../lib/errors';
+import { NotFoundError } from '../../lib/errors';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
 import { valid } from '../validate';
@@ -13,19 +13,24 @@ import { valid } from '../validate';
 const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
 const noteBody = z.object({ note: z.string().trim().max(500).optional() }).strict();
 
-export async function listSchedules(deps: AppDeps): Promise<(ScheduleView | { missionId: string; missionName: string; error: string })[]> {
-  const { items } = await listMissions(deps.sql, { limit: 200, offset: 0 });
-  return Promise.all(
-    items.filter((m) => m.schedule).map((m) =>
-      describeSchedule(deps.temporal, m).catch((err: Error) => ({ missionId: m.id, missionName: m.name, error: err.message })),
-    ),
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+/** One page of mission schedules: definitions from PostgreSQL, state and next runs from Temporal. */
+export async function listSchedules(deps: AppDeps, page: { limit: number; offset: number }) {
+  const { items, total } = await listMissions(deps.sql, { scheduled: true, ...page });
+  const schedules = await Promise.all(
+    items.map((m) => describeSchedule(deps.temporal, m).catch((err: Error) => ({ missionId: m.id, missionName: m.name, error: err.message }))),
   );
+  return { schedules, total, ...page };
 }
 
 export function scheduleRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
-  app.get('/', authorize('VIEWER'), async (c) => c.json({ schedules: await listSchedules(deps) }));
+  app.get('/', authorize('VIEWER'), valid('query', pageQuery), async (c) => c.json(await listSchedules(deps, c.req.valid('query'))));
 
   const scheduled = async (missionId: string) => {
     const mission = await getMission(deps.sql, missionId);
@@ -47,7 +52,6 @@ export function scheduleRoutes(deps: AppDeps) {
 
   app.post('/:missionId/run', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const mission = await scheduled(c.req.valid('param').missionId);
-    if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
     await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
     return c.json({ triggered: true }, 202);
   });

@@ -113,7 +113,9 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
 
   app.post('/missions/planner/json', authorize('OPERATOR'), async (c) => {
     const form = await readForm(c);
-    const text = Object.entries(form).find(([k]) => k.endsWith('[input]') || k === 'input')?.[1];
+    // htmx posts the whole form; the field that changed is named in HX-Trigger-Name.
+    const name = c.req.header('HX-Trigger-Name') ?? 'input';
+    const text = form[name] ?? form.input;
     let error: string | null = null;
     try {
       jsonField(Array.isArray(text) ? text.at(-1)! : text ?? '', 'input');

@@ -17,7 +17,6 @@ import { readForm, redirect, str } from './common';
 import { flash, flashing, formProblem, isHtmx } from './form-problem';
 
 const PER_PAGE = 20;
-const BATCH = 200;
 const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
 const pageQuery = z.object({ offset: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(1_000_000).default(0)) });
 
@@ -31,16 +30,6 @@ export interface ScheduleRow {
   view: ScheduleView | null;
   nextRuns: { at: Date; text: string }[];
   error: string | null;
-}
-
-/** Every mission that has a schedule, by name; definitions only (cheap), in batches. */
-async function scheduledMissions(deps: AppDeps): Promise<Mission[]> {
-  const found: Mission[] = [];
-  for (let offset = 0; ; offset += BATCH) {
-    const { items, total } = await listMissions(deps.sql, { limit: BATCH, offset });
-    found.push(...items.filter((m) => m.schedule));
-    if (offset + BATCH >= total || !items.length) return found;
-  }
 }
 
 export function schedulePages(deps: AppDeps, renderer: Renderer) {
@@ -62,10 +51,10 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
   };
 
   const list = async (c: Context<AppEnv>, offset: number, error?: string, status = 200) => {
-    const missions = await scheduledMissions(deps);
-    const rows = await Promise.all(missions.slice(offset, offset + PER_PAGE).map(rowOf));
+    const page = await listMissions(deps.sql, { scheduled: true, limit: PER_PAGE, offset });
+    const rows = await Promise.all(page.items.map(rowOf));
     return renderer.respond(c, { page: 'pages/schedules', partial: 'partials/schedules-list' }, {
-      title: 'Schedules', rows, total: missions.length, offset, perPage: PER_PAGE, error,
+      title: 'Schedules', rows, total: page.total, offset, perPage: PER_PAGE, error,
     }, status);
   };
 
