@@ -13,6 +13,7 @@ import { errorHandler, notFoundHandler } from './middleware/errors';
 import { requestLog } from './middleware/request-log';
 import { createRenderer, type Renderer } from './render';
 import { accessRoutes } from './routes/access';
+import { alertRoutes } from './routes/alerts';
 import { auditRoutes } from './routes/audit';
 import { containerRoutes } from './routes/containers';
 import { injectRoutes } from './routes/inject';
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/missions', missionRunRoutes(deps));
   app.route('/api', runRoutes(deps));
   app.route('/api/schedules', scheduleRoutes(deps));
+  app.route('/api/alerts', alertRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
   app.route('/', shellRoutes(deps, renderer));
   app.route('/', boardRoutes(deps, renderer));

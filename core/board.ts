@@ -3,6 +3,7 @@
 import type { Sql } from '../db/sql';
 import type { MissionStatus, MissionTrigger } from '../lib/names';
 import type { TemporalHandle } from '../lib/temporal';
+import { listAlerts } from './alerts';
 import { listAudit, type AuditRow } from './audit';
 import { countRuns, listRuns, type RunFilter, type RunSummary } from './mission-runs';
 import { listMissions, type Mission } from './missions';
@@ -101,8 +102,7 @@ function hrefOf(e: AuditRow): string | null {
 /** Recent events worth a glance, and open alerts first. */
 export async function loadFeed(sql: Sql, limit = 15): Promise<{ alerts: { id: string; message: string; at: Date; workflowId: string | null }[]; items: FeedItem[] }> {
   const [alerts, entries] = await Promise.all([
-    sql<{ id: string; message: string; at: Date; workflowId: string | null }[]>`
-      select id, message, created_at as at, workflow_id as "workflowId" from alerts where acknowledged_at is null order by created_at desc limit 5`,
+    listAlerts(sql, { open: true, limit: 5 }).then((rows) => rows.map((a) => ({ id: a.id, message: a.message, at: a.createdAt, workflowId: a.workflowId }))),
     listAudit(sql, { limit: limit * 2 }),
   ]);
   const items = entries

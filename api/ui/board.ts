@@ -6,7 +6,7 @@ import { loadBoard, loadFeed } from '../../core/board';
 import { listContainers } from '../../core/containers';
 import { PRIORITIES } from '../../core/mission-schemas';
 import { MISSION_TRIGGERS } from '../../lib/names';
-import { appendAudit } from '../../core/audit';
+import { acknowledgeAlert } from '../../core/alerts';
 import { actorOf } from '../../core/users';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
@@ -46,12 +46,7 @@ export function boardRoutes(deps: AppDeps, renderer: Renderer) {
   app.get('/board/feed', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/feed', { feed: await loadFeed(deps.sql) }));
 
   app.post('/alerts/:id/ack', authorize('OPERATOR'), valid('param', z.object({ id: z.uuid() })), async (c) => {
-    const { id } = c.req.valid('param');
-    const user = c.get('user')!;
-    await deps.sql.begin(async (tx) => {
-      const [row] = await tx`update alerts set acknowledged_at = now(), acknowledged_by = ${user.username} where id = ${id} and acknowledged_at is null returning message`;
-      if (row) await appendAudit(tx, { actor: actorOf(user), action: 'alert.acknowledged', entityType: 'alert', entityId: id, details: { message: row.message } });
-    });
+    await acknowledgeAlert(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
     if (c.req.header('HX-Request')) return renderer.fragment(c, 'partials/feed', { feed: await loadFeed(deps.sql) });
     return redirect(c, '/');
   });

@@ -159,7 +159,12 @@ describe('approval timeout', () => {
     const final = await result(t, workflowId);
     expect(final.tasks.map((x) => x.status)).toEqual(['rejected', 'completed']); // skip on reject
     expect(final.tasks[0]!.decisions).toEqual([expect.objectContaining({ action: 'timeout', actor: 'system' })]);
-    const alerts = await t.db.sql`select kind, message from alerts where workflow_id = ${workflowId}`;
-    expect(alerts).toEqual([expect.objectContaining({ kind: 'approval_timeout' })]);
+    const { alerts } = await json(await operator.request('GET', '/api/alerts'));
+    const alert = alerts.find((a: { workflowId: string }) => a.workflowId === workflowId);
+    expect(alert).toMatchObject({ kind: 'approval_timeout', message: expect.stringContaining('without a decision'), acknowledgedAt: null });
+    expect((await operator.request('POST', `/api/alerts/${alert.id}/ack`)).status).toBe(200);
+    const after = await json(await operator.request('GET', '/api/alerts'));
+    expect(after.alerts.some((a: { id: string }) => a.id === alert.id)).toBe(false);
+    expect(await listAudit(t.db.sql, { action: 'alert.acknowledged', entityId: alert.id, limit: 5 })).toHaveLength(1);
   });
 });
