@@ -3,7 +3,10 @@
 import { expect } from 'vitest';
 import type { Progress } from '../../workflows/messages';
 import { progressQuery } from '../../workflows/messages';
-import { json, type ApiClient, type TestApp } from './app';
+import type { RunningWorker } from '../../worker';
+import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from './app';
+import { ADMIN_TOKEN } from './env';
+import { startTestWorker } from './worker';
 
 export async function makeContainer(admin: ApiClient, name = `c-${Math.random().toString(36).slice(2, 8)}`): Promise<string> {
   const res = await admin.request('POST', '/api/containers', { name, category: 'automation' });
@@ -54,4 +57,31 @@ export async function waitFor(t: TestApp, workflowId: string, done: (p: Progress
 /** Waits for the run to close and returns its final progress (or the failure). */
 export async function result(t: TestApp, workflowId: string): Promise<Progress> {
   return t.deps.temporal.client.workflow.getHandle(workflowId).result();
+}
+
+/** What most mission test files start from: an app, a worker, a client per role and a container. */
+export interface MissionEnv {
+  t: TestApp;
+  worker: RunningWorker;
+  admin: ApiClient;
+  operator: ApiClient;
+  operatorName: string;
+  viewer: ApiClient;
+  containerId: string;
+  close(): Promise<void>;
+}
+
+export async function missionEnv(overrides: Record<string, string> = {}): Promise<MissionEnv> {
+  const t = await createTestApp(overrides);
+  const worker = await startTestWorker(t);
+  const admin = apiClient(t, ADMIN_TOKEN);
+  const op = await userWithRole(t, 'OPERATOR');
+  const viewer = apiClient(t, (await userWithRole(t, 'VIEWER')).token);
+  return {
+    t, worker, admin, operator: apiClient(t, op.token), operatorName: op.username, viewer, containerId: await makeContainer(admin),
+    async close() {
+      await worker.stop();
+      await t.close();
+    },
+  };
 }

@@ -3,14 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit';
 import { decisionSignal } from '../../workflows/messages';
-import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
-import { execute, makeContainer, makeMission, makePattern, progress, result, waitFor } from '../helpers/missions';
-import { startTestWorker } from '../helpers/worker';
-import type { RunningWorker } from '../../worker';
+import { json, type ApiClient, type TestApp } from '../helpers/app';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor } from '../helpers/missions';
 
 let t: TestApp;
-let worker: RunningWorker;
+let env: MissionEnv;
 let admin: ApiClient;
 let operator: ApiClient;
 let operatorName: string;
@@ -19,20 +16,12 @@ let draftPattern: string;
 let nextPattern: string;
 
 beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTestWorker(t);
-  admin = apiClient(t, ADMIN_TOKEN);
-  const op = await userWithRole(t, 'OPERATOR');
-  operator = apiClient(t, op.token);
-  operatorName = op.username;
-  containerId = await makeContainer(admin);
+  env = await missionEnv();
+  ({ t, admin, operator, operatorName, containerId } = env);
   draftPattern = await makePattern(admin, containerId, 'async (input, ctx) => ({ draft: `Hi ${input.to}`, notes: ctx.notes, run: ctx.attempt })', { failureAction: 'skip' });
   nextPattern = await makePattern(admin, containerId, 'async (input, ctx) => ({ sent: ctx.previous.draft ?? null })');
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.close();
-});
+afterAll(async () => env?.close());
 
 /** A two-task mission whose first task is gated; returns the run waiting for a decision. */
 async function gatedRun(opts: { failureAction?: 'skip' | 'abort'; timeout?: number; onTimeout?: string } = {}) {

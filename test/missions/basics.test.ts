@@ -2,31 +2,21 @@
 // the run is listed from Temporal's search attributes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit';
-import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
-import { execute, makeContainer, makeMission, makePattern, result } from '../helpers/missions';
-import { startTestWorker } from '../helpers/worker';
-import type { RunningWorker } from '../../worker';
+import { json, type ApiClient, type TestApp } from '../helpers/app';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 
 let t: TestApp;
-let worker: RunningWorker;
+let env: MissionEnv;
 let admin: ApiClient;
 let operator: ApiClient;
 let viewer: ApiClient;
 let containerId: string;
 
 beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTestWorker(t);
-  admin = apiClient(t, ADMIN_TOKEN);
-  operator = apiClient(t, (await userWithRole(t, 'OPERATOR')).token);
-  viewer = apiClient(t, (await userWithRole(t, 'VIEWER')).token);
-  containerId = await makeContainer(admin);
+  env = await missionEnv();
+  ({ t, admin, operator, viewer, containerId } = env);
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.close();
-});
+afterAll(async () => env?.close());
 
 describe('a multi-task mission', () => {
   it('runs to completion, passing earlier outputs to later tasks, counting each pattern run once', async () => {

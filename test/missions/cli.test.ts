@@ -10,16 +10,13 @@ import { listAudit } from '../../core/audit';
 import { missionScheduleId } from '../../lib/names';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { Progress } from '../../workflows/messages';
-import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
-import { execute, makeContainer, makeMission, makePattern, waitFor } from '../helpers/missions';
-import { startTestWorker } from '../helpers/worker';
-import type { RunningWorker } from '../../worker';
+import { json, type ApiClient, type TestApp } from '../helpers/app';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, waitFor } from '../helpers/missions';
 
 const execFileP = promisify(execFile);
 
 let t: TestApp;
-let worker: RunningWorker;
+let env: MissionEnv;
 let admin: ApiClient;
 let operatorName: string;
 let containerId: string;
@@ -28,19 +25,13 @@ let quick: string;
 let slow: string;
 
 beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTestWorker(t);
-  admin = apiClient(t, ADMIN_TOKEN);
-  operatorName = (await userWithRole(t, 'OPERATOR')).username;
-  containerId = await makeContainer(admin);
+  env = await missionEnv();
+  ({ t, admin, operatorName, containerId } = env);
   draft = await makePattern(admin, containerId, 'async (input) => ({ draft: `Hi ${input.to}` })', { failureAction: 'skip' });
   quick = await makePattern(admin, containerId, 'async (input, ctx) => ({ sent: ctx.previous.draft ?? null })');
   slow = await makePattern(admin, containerId, 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }', { timeout: 30_000 });
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.close();
-});
+afterAll(async () => env?.close());
 
 // ---- the CLI ------------------------------------------------------------------
 

@@ -3,14 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit';
 import { sign } from '../../core/triggers';
-import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
-import { execute, makeContainer, makeMission, makePattern, progress, result, waitFor } from '../helpers/missions';
-import { startTestWorker } from '../helpers/worker';
-import type { RunningWorker } from '../../worker';
+import { json, type ApiClient, type TestApp } from '../helpers/app';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor } from '../helpers/missions';
 
 let t: TestApp;
-let worker: RunningWorker;
+let env: MissionEnv;
 let admin: ApiClient;
 let operator: ApiClient;
 let containerId: string;
@@ -18,18 +15,12 @@ let slow: string;
 let quick: string;
 
 beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTestWorker(t);
-  admin = apiClient(t, ADMIN_TOKEN);
-  operator = apiClient(t, (await userWithRole(t, 'OPERATOR')).token);
-  containerId = await makeContainer(admin);
+  env = await missionEnv();
+  ({ t, admin, operator, containerId } = env);
   slow = await makePattern(admin, containerId, 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }', { timeout: 60_000 });
   quick = await makePattern(admin, containerId, 'async () => ({ quick: true })');
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.close();
-});
+afterAll(async () => env?.close());
 
 const count = async (action: string, entityId: string) => (await listAudit(t.db.sql, { action, entityId, limit: 50 })).length;
 

@@ -1,27 +1,19 @@
 // Failure actions (skip, retry, abort), retry policies (none, linear,
 // exponential), and maxConcurrency, on the real worker and dev server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, type ApiClient, type TestApp } from '../helpers/app';
-import { execute, makeContainer, makeMission, makePattern, result } from '../helpers/missions';
-import { startTestWorker } from '../helpers/worker';
-import type { RunningWorker } from '../../worker';
+import { type ApiClient, type TestApp } from '../helpers/app';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 
 let t: TestApp;
-let worker: RunningWorker;
+let env: MissionEnv;
 let admin: ApiClient;
 let containerId: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ MC_SANDBOX_THREADS: '4' });
-  worker = await startTestWorker(t);
-  admin = apiClient(t, ADMIN_TOKEN);
-  containerId = await makeContainer(admin);
+  env = await missionEnv({ MC_SANDBOX_THREADS: '4' });
+  ({ t, admin, containerId } = env);
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.close();
-});
+afterAll(async () => env?.close());
 
 const failing = 'async () => { throw new Error("boom") }';
 const ok = 'async (input) => ({ done: input.n ?? true })';

@@ -5,14 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit';
 import { nextRuns } from '../../core/cron';
 import { DAILY_JOBS, seedExamples } from '../../core/examples';
-import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
-import { makeContainer, makeMission, makePattern, result } from '../helpers/missions';
-import { startTestWorker } from '../helpers/worker';
-import type { RunningWorker } from '../../worker';
+import { json, type ApiClient, type TestApp } from '../helpers/app';
+import { type MissionEnv, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 
 let t: TestApp;
-let worker: RunningWorker;
+let env: MissionEnv;
 let admin: ApiClient;
 let operator: ApiClient;
 let viewer: ApiClient;
@@ -20,18 +17,11 @@ let containerId: string;
 let pattern: string;
 
 beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTestWorker(t);
-  admin = apiClient(t, ADMIN_TOKEN);
-  operator = apiClient(t, (await userWithRole(t, 'OPERATOR')).token);
-  viewer = apiClient(t, (await userWithRole(t, 'VIEWER')).token);
-  containerId = await makeContainer(admin);
+  env = await missionEnv();
+  ({ t, admin, operator, viewer, containerId } = env);
   pattern = await makePattern(admin, containerId, 'async (input, ctx) => ({ trigger: ctx.mission.name })');
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.close();
-});
+afterAll(async () => env?.close());
 
 describe('a mission schedule', () => {
   it('is created with its cron and time zone, and Temporal reports the next runs in that zone', async () => {
