@@ -1,12 +1,14 @@
-// Helpers for the sandbox attack suite: run an attempt and turn its result
-// into a plain outcome, snapshot what a successful escape would change in the
-// host, and check afterwards that nothing changed and the pool still serves.
+// Helpers for the sandbox attack suite (test/sandbox/escape-*.test.ts and
+// resources.test.ts): run an attempt and turn its result into a plain outcome,
+// snapshot what a successful escape would change in the host, and check
+// afterwards that nothing changed and the pool still serves. useSandbox() gives
+// each test file its own pool, traps and attack-table runner.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PatternError, type PatternErrorKind } from '../../activities/sandbox/errors';
-import type { RunRequest, SandboxPool } from '../../activities/sandbox/pool';
+import { SandboxPool, type RunRequest } from '../../activities/sandbox/pool';
 
 export type Outcome =
   | { ok: true; output: unknown; logs: string[]; logsTruncated: boolean; durationMs: number }
@@ -143,4 +145,70 @@ export async function allThreadsIdle(pool: SandboxPool, ms = 5000): Promise<void
   const slots = (pool as unknown as { slots: { state: string }[] }).slots;
   const ok = await eventually(() => slots.every((s) => s.state === 'idle'), ms);
   expect(ok, `threads not idle: ${slots.map((s) => s.state).join(', ')}`).toBe(true);
+}
+
+/** What SES says when a pattern reaches for the Function constructor through any function. */
+export const NOT_A_CONSTRUCTOR = /Function\.prototype\.constructor is not a valid constructor/;
+/** Timeout for attempts that are expected to run forever. */
+export const STOP = 400;
+
+/** One attack attempt: pattern code, its input and timeout, and what it must come to. */
+export interface Attack {
+  title: string;
+  code: string;
+  expect: Expected;
+  input?: unknown;
+  timeoutMs?: number;
+}
+
+export interface Sandbox {
+  traps: Traps;
+  /** Guest source of the escape payload (see escapePayload). */
+  PWN: string;
+  /** The file's pool; made in beforeAll, so only to be read inside tests. */
+  readonly pool: SandboxPool;
+  /** Runs one attack and checks containment, the host, and that the pool still serves. */
+  contained(a: Attack, extra?: Partial<RunRequest>): Promise<Outcome>;
+  /** One test per row, each run through contained(). */
+  attacks(rows: Attack[]): void;
+}
+
+/**
+ * The setup every attack file shares: traps (made now, since attack code
+ * embeds their paths), and a pool made in beforeAll and closed in afterAll.
+ * processSlackMb is kept small so that the memory watchdog's allowance
+ * (2 × memoryMb per running thread + slack = 224 MiB for one) is tight enough
+ * for the memory tests to tell "stopped by the watchdog" from "ran on".
+ */
+export function useSandbox(): Sandbox {
+  const traps = makeTraps();
+  let pool: SandboxPool | undefined;
+  beforeAll(async () => {
+    pool = new SandboxPool({ threads: 2, memoryMb: 48, processSlackMb: 128 });
+    await allThreadsIdle(pool, 30_000);
+  });
+  afterAll(async () => {
+    await pool?.close();
+    traps.cleanup();
+  });
+  const sandbox: Sandbox = {
+    traps,
+    PWN: escapePayload(traps),
+    get pool() {
+      if (!pool) throw new Error('the sandbox pool is made in beforeAll: read it inside a test');
+      return pool;
+    },
+    async contained(a, extra = {}) {
+      const before = snapshotHost(traps);
+      const outcome = await attempt(sandbox.pool, { code: a.code, input: a.input ?? null, timeoutMs: a.timeoutMs ?? 1000, ...extra });
+      expectOutcome(outcome, a.expect);
+      await expectHostUnaffectedAndPoolServing(sandbox.pool, traps, before);
+      return outcome;
+    },
+    attacks: (rows) =>
+      it.each(rows.map((row) => [row.title, row] as const))('%s', async (_title, row) => {
+        await sandbox.contained(row);
+      }),
+  };
+  return sandbox;
 }
