@@ -5,7 +5,7 @@ import type { MissionStatus, MissionTrigger } from '../lib/names';
 import type { TemporalHandle } from '../lib/temporal';
 import { listAlerts } from './alerts';
 import { listAudit, type AuditRow } from './audit';
-import { countRuns, listRuns, type RunFilter, type RunSummary } from './mission-runs';
+import { countRuns, countRunsByExecutionStatus, listRuns, type RunFilter, type RunSummary } from './mission-runs';
 import { listMissions, type Mission } from './missions';
 
 export const BOARD_COLUMNS: { status: MissionStatus; label: string }[] = [
@@ -31,8 +31,27 @@ export interface Board {
 }
 
 const PER_COLUMN = 12;
+/** How long a loaded board serves every viewer with the same filters (the UI polls every 3 s). */
+const LIST_TTL_MS = 2000;
+/** Counts move slowly and cost a visibility call each: kept longer. */
+const COUNT_TTL_MS = 10_000;
 
-export async function loadBoard(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
+const CLOSED: Record<string, MissionStatus> = { Completed: 'Completed', Failed: 'Failed', TimedOut: 'Failed', Canceled: 'Cancelled', Terminated: 'Cancelled' };
+
+async function columnCounts(temporal: TemporalHandle, base: RunFilter): Promise<Record<MissionStatus, number>> {
+  // Open runs by MissionStatus (one count each); closed runs in one count grouped by execution status.
+  const [running, paused, waiting, closed] = await Promise.all([
+    countRuns(temporal, { ...base, status: 'Running' }),
+    countRuns(temporal, { ...base, status: 'Paused' }),
+    countRuns(temporal, { ...base, status: 'NeedsApproval' }),
+    countRunsByExecutionStatus(temporal, base),
+  ]);
+  const counts: Record<MissionStatus, number> = { Running: running, Paused: paused, NeedsApproval: waiting, Completed: 0, Failed: 0, Cancelled: 0 };
+  for (const [status, n] of Object.entries(closed)) if (CLOSED[status]) counts[CLOSED[status]] += n;
+  return counts;
+}
+
+async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFilters, counts: (base: RunFilter) => Promise<Record<MissionStatus, number>>): Promise<Board> {
   const narrowed = !!(filters.priority || filters.q);
   const missionIds = narrowed
     ? (await sql<{ id: string }[]>`
@@ -43,15 +62,51 @@ export async function loadBoard(sql: Sql, temporal: TemporalHandle, filters: Boa
         limit 500`).map((r) => r.id)
     : undefined;
   const base: RunFilter = { containerId: filters.containerId, trigger: filters.trigger, missionIds };
-  const [drafts, ...columns] = await Promise.all([
+  const [drafts, count, ...lists] = await Promise.all([
     filters.trigger ? Promise.resolve({ items: [], total: 0 }) : listMissions(sql, { status: 'draft', containerId: filters.containerId, priority: filters.priority, q: filters.q, limit: PER_COLUMN, offset: 0 }),
-    ...BOARD_COLUMNS.map(async (col) => {
-      const f = { ...base, status: col.status };
-      const [{ runs }, count] = await Promise.all([listRuns(temporal, f, PER_COLUMN), countRuns(temporal, f)]);
-      return { ...col, runs, count };
-    }),
+    counts(base),
+    ...BOARD_COLUMNS.map((col) => listRuns(temporal, { ...base, status: col.status }, PER_COLUMN)),
   ]);
-  return { drafts, columns, filters };
+  return { drafts, columns: BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: count[col.status] })), filters };
+}
+
+export type BoardLoader = (filters: BoardFilters) => Promise<Board>;
+
+/**
+ * Loads boards through a short shared cache: every open board polls, and each
+ * load costs Temporal visibility calls, which the server rate-limits per
+ * namespace. Viewers with the same filters share one load (in flight or done),
+ * so the calls per second stay flat however many boards are open.
+ */
+export function createBoardLoader(sql: Sql, temporal: TemporalHandle, opts: { listTtlMs?: number; countTtlMs?: number } = {}): BoardLoader {
+  const boards = new Map<string, { at: number; board: Promise<Board> }>();
+  const counts = new Map<string, { at: number; counts: Promise<Record<MissionStatus, number>> }>();
+  const listTtl = opts.listTtlMs ?? LIST_TTL_MS;
+  const countTtl = opts.countTtlMs ?? COUNT_TTL_MS;
+  const cachedCounts = (base: RunFilter) => {
+    const key = JSON.stringify(base);
+    const hit = counts.get(key);
+    if (hit && Date.now() - hit.at < countTtl) return hit.counts;
+    const entry = { at: Date.now(), counts: columnCounts(temporal, base) };
+    entry.counts.catch(() => counts.delete(key));
+    counts.set(key, entry);
+    return entry.counts;
+  };
+  return (filters) => {
+    const key = JSON.stringify(filters);
+    const hit = boards.get(key);
+    if (hit && Date.now() - hit.at < listTtl) return hit.board;
+    if (boards.size > 200) boards.clear(); // many distinct searches: start over rather than grow
+    const entry = { at: Date.now(), board: loadBoardNow(sql, temporal, filters, cachedCounts) };
+    entry.board.catch(() => boards.delete(key));
+    boards.set(key, entry);
+    return entry.board;
+  };
+}
+
+/** One board, loaded now (no cache). */
+export function loadBoard(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
+  return loadBoardNow(sql, temporal, filters, (base) => columnCounts(temporal, base));
 }
 
 export interface FeedItem {

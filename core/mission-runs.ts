@@ -166,6 +166,16 @@ export async function countRuns(temporal: TemporalHandle, f: RunFilter): Promise
   }
 }
 
+/** Runs matching the filter (its status aside), grouped by Temporal's execution status. */
+export async function countRunsByExecutionStatus(temporal: TemporalHandle, f: RunFilter): Promise<Record<string, number>> {
+  try {
+    const { groups } = await temporal.client.workflow.count(`${runQuery({ ...f, status: undefined })} GROUP BY ExecutionStatus`);
+    return Object.fromEntries(groups.map((g) => [String(g.groupValues[0]), g.count]));
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
+
 export interface RunDetail {
   summary: RunSummary;
   progress: Progress | null;
@@ -182,10 +192,19 @@ export async function describeRun(temporal: TemporalHandle, workflowId: string):
     throw unavailable(err);
   }
   if (info.type !== MISSION_WORKFLOW_TYPE) throw new NotFoundError('Run');
-  // The query replays the run on a worker; without one it cannot answer, and the summary still can.
-  const progress = await handle.query(progressQuery).catch(() => null);
-  return { summary: summarise(info), progress, historyLength: info.historyLength };
+  const summary = summarise(info);
+  // The query replays the run on a worker (without one it cannot answer, and the summary still can).
+  // A closed run never changes again, so its last answer is kept.
+  const closed = summary.closeTime ? closedProgress.get(info.runId) : undefined;
+  const progress = closed ?? (await handle.query(progressQuery).catch(() => null));
+  if (summary.closeTime && progress && !closed) {
+    if (closedProgress.size >= 500) closedProgress.delete(closedProgress.keys().next().value!);
+    closedProgress.set(info.runId, progress);
+  }
+  return { summary, progress, historyLength: info.historyLength };
 }
+
+const closedProgress = new Map<string, Progress>();
 
 export async function signalRun(
   sql: TxSql,

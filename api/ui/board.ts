@@ -2,7 +2,7 @@
 // refreshed by htmx polling; the activity feed beside it.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { loadBoard, loadFeed } from '../../core/board';
+import { createBoardLoader, loadFeed } from '../../core/board';
 import { listContainers } from '../../core/containers';
 import { PRIORITIES } from '../../core/mission-schemas';
 import { MISSION_TRIGGERS } from '../../lib/names';
@@ -26,14 +26,15 @@ export const boardQuery = z.object({
 export function boardRoutes(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
+  const loadBoard = createBoardLoader(deps.sql, deps.temporal);
+
   const board = async (c: Context<AppEnv>, filters: Omit<z.infer<typeof boardQuery>, 'v'>) => {
-    const [data, containers, feed] = await Promise.all([
-      loadBoard(deps.sql, deps.temporal, filters),
-      listContainers(deps.sql, { limit: 200, offset: 0 }),
-      loadFeed(deps.sql),
-    ]);
+    const fragment = c.req.header('HX-Request') === 'true';
+    const data = await loadBoard(filters);
     const version = contentVersion(data);
-    if (c.req.header('HX-Request') && c.req.query('v') === version) return c.body(null, 204);
+    if (fragment && c.req.query('v') === version) return c.body(null, 204);
+    // Only the full page shows the filters' container list and the feed.
+    const [containers, feed] = fragment ? [{ items: [] }, null] : await Promise.all([listContainers(deps.sql, { limit: 200, offset: 0 }), loadFeed(deps.sql)]);
     return renderer.respond(c, { page: 'pages/board', partial: 'partials/board' }, {
       title: 'Board', board: data, version, containers: containers.items, feed, priorities: PRIORITIES, triggers: MISSION_TRIGGERS,
     });

@@ -27,6 +27,14 @@ describe('docker-compose.yml', () => {
     expect(s['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
+  it('gives Temporal the dynamic config that raises the visibility rate limit', () => {
+    const mount = (s.temporal as { volumes?: string[] }).volumes?.find((v) => v.startsWith('./deploy/temporal-dynamic-config.yaml:'));
+    expect(mount).toBeDefined();
+    expect(mount!.split(':')[1]).toBe(`/etc/temporal/${s.temporal!.environment!.DYNAMIC_CONFIG_FILE_PATH}`);
+    const config = parse(readFileSync(new URL('../../deploy/temporal-dynamic-config.yaml', import.meta.url), 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(config['frontend.namespaceRPS.visibility']![0]!.value).toBeGreaterThanOrEqual(100);
+  });
+
   it('builds the worker and the web server from the Dockerfile and points both at postgres and temporal', () => {
     for (const name of ['worker', 'web'] as const) {
       const svc = s[name]!;

@@ -1,0 +1,80 @@
+// The board's columns and counts come from Temporal's visibility; viewers with
+// the same filters share one load, so open boards do not multiply the calls.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBoardLoader } from '../../core/board';
+import { execute, makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
+import { json } from '../helpers/app';
+
+let env: MissionEnv;
+let missionId: string;
+let completed: string;
+let waiting: string;
+
+beforeAll(async () => {
+  env = await missionEnv();
+  const ok = await makePattern(env.admin, env.containerId, 'async () => ({ ok: true })');
+  const bad = await makePattern(env.admin, env.containerId, 'async () => { throw new Error("no") }', { failureAction: 'abort' });
+  missionId = await makeMission(env.operator, { containerId: env.containerId, tasks: [{ name: 'gate', order: 0, patternId: ok, requiresApproval: true }] });
+  const plain = await makeMission(env.operator, { containerId: env.containerId, tasks: [{ name: 'one', order: 0, patternId: ok }] });
+  const failing = await makeMission(env.operator, { containerId: env.containerId, tasks: [{ name: 'one', order: 0, patternId: bad }] });
+  completed = await execute(env.operator, plain);
+  await result(env.t, completed);
+  await result(env.t, await execute(env.operator, failing)).catch(() => {});
+  waiting = await execute(env.operator, missionId);
+  await waitFor(env.t, waiting, (p) => p.status === 'NeedsApproval');
+});
+afterAll(async () => env?.close());
+
+describe('the board', () => {
+  it('puts each run in its status column with counts, and filters by container', async () => {
+    const load = createBoardLoader(env.t.db.sql, env.t.deps.temporal);
+    let board = await load({ containerId: env.containerId });
+    for (let i = 0; i < 30 && board.columns.find((c) => c.status === 'Failed')!.count === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200)); // visibility is eventually consistent
+      board = await createBoardLoader(env.t.db.sql, env.t.deps.temporal)({ containerId: env.containerId });
+    }
+    const col = (s: string) => board.columns.find((c) => c.status === s)!;
+    expect(col('NeedsApproval')).toMatchObject({ count: 1, runs: [expect.objectContaining({ workflowId: waiting })] });
+    expect(col('Completed')).toMatchObject({ count: 1, runs: [expect.objectContaining({ workflowId: completed })] });
+    expect(col('Failed').count).toBe(1);
+    expect(col('Running').count + col('Paused').count + col('Cancelled').count).toBe(0);
+    const other = await load({ containerId: '00000000-0000-4000-8000-000000000000' });
+    expect(other.columns.every((c) => c.count === 0 && c.runs.length === 0)).toBe(true);
+  });
+
+  it('shares one load between viewers with the same filters, and counts longer than lists', async () => {
+    const workflow = env.t.deps.temporal.client.workflow;
+    const calls = { list: 0, count: 0 };
+    const list = workflow.list.bind(workflow);
+    const count = workflow.count.bind(workflow);
+    workflow.list = (...args) => (calls.list++, list(...args));
+    workflow.count = (...args) => (calls.count++, count(...args));
+    try {
+      const load = createBoardLoader(env.t.db.sql, env.t.deps.temporal, { listTtlMs: 300, countTtlMs: 60_000 });
+      const boards = await Promise.all(Array.from({ length: 8 }, () => load({ containerId: env.containerId })));
+      expect(new Set(boards).size).toBe(1);
+      expect(calls).toEqual({ list: 6, count: 4 }); // six columns, three open counts and one grouped closed count
+      await new Promise((r) => setTimeout(r, 350));
+      await load({ containerId: env.containerId });
+      expect(calls).toEqual({ list: 12, count: 4 }); // lists refreshed, counts still cached
+    } finally {
+      workflow.list = list;
+      workflow.count = count;
+    }
+  });
+
+  it('answers an unchanged htmx poll with 204 and no body', async () => {
+    const page = await env.t.app.request('/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://localhost' },
+      body: new URLSearchParams({ username: 'admin', password: 'admin-password-for-tests' }),
+    });
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const html = await (await env.t.app.request('/', { headers: { Cookie: cookie } })).text();
+    const poll = /id="board"[^>]*hx-get="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+    const res = await env.t.app.request(poll, { headers: { Cookie: cookie, 'HX-Request': 'true' } });
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
+    expect((await json(await env.viewer.request('GET', '/api/runs?status=NeedsApproval'))).runs.length).toBeGreaterThan(0);
+  });
+});
