@@ -20,7 +20,9 @@ const REDACT = [
   'headers.cookie',
 ];
 
-export function createLogger(opts: { level?: string; format?: 'pretty' | 'json' | 'auto'; name?: string } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; format?: 'pretty' | 'json' | 'auto'; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const format = opts.format === 'auto' || !opts.format ? (process.stdout.isTTY ? 'pretty' : 'json') : opts.format;
   const options = {
     level: opts.level ?? 'info',
@@ -39,5 +41,5 @@ export function createLogger(opts: { level?: string; format?: 'pretty' | 'json' 
       }),
     );
   }
-  return pino(options);
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
+import { type MissionEnv, execute, makeContainer, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 
 let t: TestApp;
 let env: MissionEnv;
@@ -63,5 +63,49 @@ describe('a multi-task mission', () => {
     const res = await operator.request('POST', `/api/missions/${empty}/execute`, {});
     expect(res.status).toBe(409);
     expect((await json(res)).error.message).toMatch(/no tasks/);
+  });
+
+  it("validates a mission's tasks: the pattern must exist, be active and belong to the container", async () => {
+    const other = await makeContainer(admin);
+    const foreign = await makePattern(admin, other, 'async () => 1');
+    const inactive = await makePattern(admin, containerId, 'async () => 1', {}, { isActive: false });
+    const cases: [unknown, string, RegExp][] = [
+      [{ name: 't', order: 0, patternId: foreign }, 'tasks.0.patternId', /another container/],
+      [{ name: 't', order: 0, patternId: inactive }, 'tasks.0.patternId', /inactive/],
+      [{ name: 't', order: 0, patternId: '00000000-0000-4000-8000-000000000000' }, 'tasks.0.patternId', /does not exist/],
+      [{ name: 't', order: 0, patternId: foreign, selection: 'random' }, 'tasks.0.patternId', /either a fixed pattern/],
+      [{ name: 't', order: -1 }, 'tasks.0.order', /./],
+    ];
+    for (const [task, path, message] of cases) {
+      const res = await operator.request('POST', '/api/missions', { name: `bad-${Math.random()}`, type: 'manual', containerId, tasks: [task] });
+      expect(res.status, JSON.stringify(task)).toBe(400);
+      const { error } = await json(res);
+      expect(error.details[0]).toMatchObject({ path, message: expect.stringMatching(message) });
+    }
+    const listed = await json(await viewer.request('GET', '/api/missions?q=bad-'));
+    expect(listed.total).toBe(0); // nothing half-written
+  });
+
+  it('refuses to delete a pattern a mission uses, naming the mission', async () => {
+    const p = await makePattern(admin, containerId, 'async () => 1');
+    await makeMission(operator, { name: 'keeps-its-pattern', containerId, tasks: [{ name: 'only', order: 0, patternId: p }] });
+    const res = await admin.request('DELETE', `/api/patterns/${p}`);
+    expect(res.status).toBe(409);
+    expect((await json(res)).error.message).toMatch(/keeps-its-pattern/);
+    expect((await viewer.request('GET', `/api/patterns/${p}`)).status).toBe(200);
+  });
+
+  it("serves a run's logs: the timeline from Temporal's history with each task's pattern log", async () => {
+    const p = await makePattern(admin, containerId, 'async (input, ctx) => { ctx.log("working on", input.n); return input.n }');
+    const m = await makeMission(operator, { containerId, tasks: [{ name: 'a', order: 0, patternId: p, input: { n: 1 } }, { name: 'b', order: 1, patternId: p, input: { n: 2 } }] });
+    const workflowId = await execute(operator, m);
+    await result(t, workflowId);
+    const logs = await json(await viewer.request('GET', `/api/missions/${m}/logs`));
+    expect(logs.workflowId).toBe(workflowId);
+    const kinds = logs.entries.map((e: { kind: string; taskName?: string }) => `${e.kind}${e.taskName ? `:${e.taskName}` : ''}`);
+    expect(kinds).toEqual(expect.arrayContaining(['run.started', 'task.scheduled:a', 'task.started:a', 'task.completed:a', 'task.completed:b', 'run.completed']));
+    expect(kinds.indexOf('task.completed:a')).toBeLessThan(kinds.indexOf('task.scheduled:b'));
+    expect(logs.patternRuns.map((r: { logs: string[] }) => r.logs)).toEqual([['working on 1'], ['working on 2']]);
+    expect(logs.entries[0]).toMatchObject({ kind: 'run.started', actor: expect.stringMatching(/^operator_/) });
   });
 });
