@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SandboxPool } from '../activities/sandbox/pool';
+import { fmt, percentile, table } from './lib';
 
 const CODE = '(input) => ({ n: input.n + 1 })';
 const direct = (input: { n: number }) => ({ n: input.n + 1 });
@@ -24,11 +25,6 @@ interface Measure {
   p50: number;
   p99: number;
   n: number;
-}
-
-function percentile(sorted: Float64Array | number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 function summarize(label: string, samples: number[], elapsedMs: number, count = samples.length): Measure {
@@ -150,13 +146,8 @@ async function benchColdStart(tries: number): Promise<Measure> {
   return summarize('sandbox thread cold start + first run', samples, performance.now() - started);
 }
 
-function table(rows: Measure[]): string {
-  const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
-  const head = ['scenario', 'exec/s', 'p50 ms', 'p99 ms', 'samples'];
-  const body = rows.map((r) => [r.label, fmt(r.perSecond, 0), fmt(r.p50, 4), fmt(r.p99, 4), String(r.n)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+function measures(rows: Measure[]): string {
+  return table(['scenario', 'exec/s', 'p50 ms', 'p99 ms', 'samples'], rows.map((r) => [r.label, fmt(r.perSecond, 0), fmt(r.p50, 4), fmt(r.p99, 4), String(r.n)]));
 }
 
 async function main(): Promise<void> {
@@ -179,7 +170,7 @@ async function main(): Promise<void> {
   const compartment = await benchCompartment(2000);
   const coldStart = await benchColdStart(3);
 
-  console.log(table([directM, sequential, concurrent, compartment, coldStart]));
+  console.log(measures([directM, sequential, concurrent, compartment, coldStart]));
 
   const addedP50 = sequential.p50 - directM.p50;
   const best = Math.max(sequential.perSecond, concurrent.perSecond);

@@ -1,0 +1,149 @@
+// The in-process part of bench/ui.ts, without HTTP: each load the board and
+// the run view make, timed alone one call after another; the uncached
+// loadBoard under concurrency; and Temporal's visibility rate limit itself.
+//
+// Calls to the visibility API (list, count) are paced (untimed pauses) to stay
+// under the rate limit, so the step times are the calls' own costs; the
+// "throttled" column says whether that held, "vis" how many visibility calls a
+// step made (through the web server's counted client), "cpu" this process's
+// CPU ms per call. Indented steps are parts of the line above.
+import { Connection } from '@temporalio/client';
+import type { Hono } from 'hono';
+import { createApp } from '../api/app';
+import type { AppDeps } from '../api/context';
+import { BOARD_COLUMNS, createBoardLoader, loadBoard, loadFeed } from '../core/board';
+import { listContainers } from '../core/containers';
+import { countRuns, countRunsByExecutionStatus, describeRun, listRuns } from '../core/mission-runs';
+import { listMissions } from '../core/missions';
+import { runsOfWorkflow } from '../core/runs';
+import { MISSION_WORKFLOW_TYPE, type MissionStatus } from '../lib/names';
+import { progressQuery } from '../workflows/messages';
+import { fmt, log, table, timeEach, type Stats } from './lib';
+import { loadFor } from './load';
+import { RESOURCE_EXHAUSTED, type Counters } from './ui-servers';
+
+const ITER = 15;
+const WARM = 2;
+/** Untimed pause per visibility call made: ~80 calls/s at most, under the dev server's limit. */
+const PACE_MS = 12.5;
+/** The columns loadBoard counts one by one (the closed ones come from one grouped count). */
+const OPEN: MissionStatus[] = ['Running', 'Paused', 'NeedsApproval'];
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Visibility calls one uncached board load makes, counted. */
+export async function visibilityPerLoad(deps: AppDeps, counters: Counters): Promise<number> {
+  const before = counters.visibility;
+  await loadBoard(deps.sql, deps.temporal, {});
+  return counters.visibility - before;
+}
+
+export async function inProcessSteps(o: { deps: AppDeps; counters: Counters; completedId: string; cookie: string; bareApp: Hono; perLoad: number }): Promise<void> {
+  const { deps, counters, completedId, cookie, bareApp, perLoad } = o;
+  const { sql, temporal } = deps;
+  const { app } = createApp(deps);
+  const rows: string[][] = [];
+  const step = async (name: string, fn: () => Promise<unknown>, visibilityCalls = 0) => {
+    const cpu = process.cpuUsage();
+    const [throttled, visibility] = [counters.throttled, counters.visibility];
+    const s = await timeEach(ITER, WARM, fn, visibilityCalls * PACE_MS);
+    const used = process.cpuUsage(cpu);
+    rows.push([
+      name, fmt(s.p50, 2), fmt(s.p90, 2), fmt(s.mean, 2), fmt((used.user + used.system) / 1000 / (ITER + WARM), 2),
+      String(counters.throttled - throttled), fmt((counters.visibility - visibility) / (ITER + WARM), 1),
+    ]);
+  };
+  const request = async (target: { request: Hono['request'] }, p: string, headers: Record<string, string> = {}) => {
+    const res = await target.request(p, { headers: { Cookie: cookie, ...headers } });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`in-process GET ${p} answered ${res.status}`);
+  };
+  await step('board page, app.request (no HTTP; the app\'s shared loader)', () => request(app, '/'), perLoad);
+  await step('board fragment, app.request, HX-Request (no containers, no feed)', () => request(app, '/board', { 'HX-Request': 'true' }), perLoad);
+  const shared = createBoardLoader(sql, temporal);
+  await shared({}); // loaded: the calls below are hits
+  await step('  createBoardLoader, a cache hit', () => shared({}));
+  await step('  loadBoard uncached (lists + counts in parallel; drafts)', () => loadBoard(sql, temporal, {}), perLoad);
+  await step('    listRuns Completed, 12', () => listRuns(temporal, { status: 'Completed' }, 12), 1);
+  await step('    listRuns NeedsApproval, 12', () => listRuns(temporal, { status: 'NeedsApproval' }, 12), 1);
+  await step('    countRuns NeedsApproval (one per open column)', () => countRuns(temporal, { status: 'NeedsApproval' }), 1);
+  await step('    countRunsByExecutionStatus (closed columns, grouped)', () => countRunsByExecutionStatus(temporal, {}), 1);
+  await step(`    the ${perLoad} Temporal calls one after another`, async () => {
+    for (const col of BOARD_COLUMNS) await listRuns(temporal, { status: col.status }, 12);
+    for (const status of OPEN) await countRuns(temporal, { status });
+    await countRunsByExecutionStatus(temporal, {});
+  }, perLoad);
+  await step('    listMissions drafts', () => listMissions(sql, { status: 'draft', limit: 12, offset: 0 }));
+  await step('  listContainers (full page only)', () => listContainers(sql, { limit: 200, offset: 0 }));
+  await step('  loadFeed (full page only)', () => loadFeed(sql));
+  const handle = temporal.client.workflow.getHandle(completedId);
+  await step('run view, app.request (no HTTP; closed run, progress cached)', () => request(app, `/runs/${encodeURIComponent(completedId)}`));
+  await step('  describeRun (describe + cached progress)', () => describeRun(temporal, completedId));
+  await step('    describe', () => handle.describe());
+  await step('    progress query, uncached (a replay on the worker: a first view)', () => handle.query(progressQuery));
+  await step('    result from history (what the query answers, for a completed run)', () => handle.result());
+  await step('  runsOfWorkflow', () => runsOfWorkflow(sql, completedId));
+  await step('app floor, app.request /static/favicon.svg', () => request(app, '/static/favicon.svg'));
+  await step('bare, bareApp.request (no HTTP)', () => request(bareApp, '/bare'));
+
+  log(`\nIn-process, one call at a time (ms; ${ITER} calls each after ${WARM} untimed; indented = part of the line above; cpu = this process's CPU ms per call; vis = visibility calls per call)`);
+  log(table(['step', 'p50', 'p90', 'mean', 'cpu', 'throttled', 'vis'], rows));
+
+  // Fewer counts: one grouped count instead of one per column, where the server supports it.
+  for (const by of ['ExecutionStatus', 'MissionStatus']) {
+    try {
+      const t = performance.now();
+      const grouped = await temporal.client.workflow.count(`WorkflowType = '${MISSION_WORKFLOW_TYPE}' GROUP BY ${by}`);
+      log(
+        `count ... GROUP BY ${by}: supported, ${fmt(performance.now() - t, 1)} ms, ` +
+          (grouped.groups ?? []).map((g) => `${g.groupValues.join('/')}=${g.count}`).join(', '),
+      );
+    } catch (err) {
+      log(`count ... GROUP BY ${by}: not supported by this server (${err instanceof Error ? err.message.slice(0, 140) : String(err)})`);
+    }
+  }
+}
+
+export interface AloneRow {
+  concurrency: number;
+  latency: Stats;
+  perSecond: number;
+  throttledPerCall: number;
+  visibilityPerSecond: number;
+}
+
+/** The uncached loadBoard, `concurrency` lanes back to back for `ms`, through the web server's client. */
+export async function loadBoardAlone(deps: AppDeps, counters: Counters, concurrency: number, ms: number): Promise<AloneRow> {
+  const [throttled, visibility] = [counters.throttled, counters.visibility];
+  const r = await loadFor(concurrency, ms, () => loadBoard(deps.sql, deps.temporal, {}));
+  return {
+    concurrency, latency: r.latency, perSecond: r.perSecond,
+    throttledPerCall: (counters.throttled - throttled) / r.latency.n, visibilityPerSecond: (counters.visibility - visibility) / r.seconds,
+  };
+}
+
+/**
+ * Count calls with no retry at all, 32 at a time for 2 s: how many visibility calls per second
+ * this server accepts for one namespace, and how many it refuses.
+ */
+export async function rateLimit(deps: AppDeps, address: string): Promise<{ accepted: number; refused: number }> {
+  await pause(1500); // a full rate-limit bucket to start from
+  const noRetry = await Connection.connect({ address, interceptors: [] });
+  try {
+    let accepted = 0;
+    let refused = 0;
+    const query = `WorkflowType = '${MISSION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'`;
+    const probe = await loadFor(32, 2000, () =>
+      noRetry.workflowService.countWorkflowExecutions({ namespace: deps.temporal.namespace, query }).then(
+        () => accepted++,
+        (err: { code?: number }) => {
+          if (err.code !== RESOURCE_EXHAUSTED) throw err;
+          refused++;
+        },
+      ),
+    );
+    return { accepted: accepted / probe.seconds, refused: refused / probe.seconds };
+  } finally {
+    await noRetry.close();
+  }
+}
