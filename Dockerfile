@@ -4,6 +4,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+COPY scripts/complete-lockfile.mjs scripts/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 USER node
