@@ -97,7 +97,9 @@ export async function startEmbeddedPostgres(opts: {
     url: `${base}/${database}`,
     stop: async () => {
       process.removeListener('exit', onExit);
-      await pg.stop();
+      // A terminal's Ctrl-C reaches PostgreSQL too, and it shuts down (cleanly) on its own:
+      // pg.stop() would then wait for an exit that already happened.
+      if (child && child.exitCode === null && !(child as { signalCode?: string | null }).signalCode) await pg.stop();
     },
   };
 }

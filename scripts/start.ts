@@ -120,10 +120,17 @@ let firstSignalAt = 0;
 async function shutdown(code: number): Promise<void> {
   stopping = true;
   for (const s of stoppers.reverse()) {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await s.stop();
+      // No component may hold the rest of the shutdown hostage.
+      await Promise.race([
+        s.stop(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('did not stop within 20 s')), 20_000))),
+      ]);
     } catch (err) {
       process.stderr.write(`  could not stop ${s.name} cleanly: ${(err as Error).message}\n`);
+    } finally {
+      clearTimeout(timer);
     }
   }
   if (code === 0) process.stdout.write('Mission Control stopped.\n');
