@@ -1,6 +1,6 @@
 // The Temporal worker: connects, builds activities with real dependencies,
 // runs missionWorkflow on the task queue. `npm start` runs it in-process;
-// `tsx worker.ts` runs it alone (docker-compose's worker service).
+// `node --import tsx worker.ts` runs it alone (docker-compose's worker service).
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';

@@ -1,5 +1,5 @@
 // The web server: the Hono app on @hono/node-server. `npm start` runs it
-// in-process; `tsx api/server.ts` runs it alone (docker-compose's web service).
+// in-process; `node --import tsx api/server.ts` runs it alone (docker-compose's web service).
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createAdapters } from '../activities/outbound';
