@@ -124,6 +124,21 @@ describe('users', () => {
   });
 });
 
+describe('health', () => {
+  it('reports not ready, naming the missing worker, when nothing polls the task queue', async () => {
+    const res = await t.app.request('/health/ready');
+    expect(res.status).toBe(503);
+    expect(await json(res)).toEqual({
+      status: 'not_ready',
+      checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: false, detail: expect.stringContaining(t.config.TEMPORAL_TASK_QUEUE) } },
+    });
+    expect((await t.app.request('/health/live')).status).toBe(200);
+    const detailed = await json(await apiClient(t, ADMIN_TOKEN).request('GET', '/health/detailed'));
+    expect(detailed).toMatchObject({ status: 'not_ready', node: process.version, dependencies: { postgres: { ok: true, version: expect.any(String) }, temporal: { ok: true } } });
+    expect(detailed.memory.rss).toBeGreaterThan(0);
+  });
+});
+
 describe('HTTP hygiene', () => {
   it('sends a Content-Security-Policy that allows no inline script', async () => {
     const res = await t.app.request('/login');

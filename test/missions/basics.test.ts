@@ -55,6 +55,12 @@ describe('a multi-task mission', () => {
     expect(executed[0]).toMatchObject({ actor: expect.stringMatching(/^operator_/), details: { workflowId } });
   });
 
+  it('finds the app ready once a worker polls its task queue', async () => {
+    const res = await t.app.request('/health/ready');
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ status: 'ready', checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } } });
+  });
+
   it('is refused to viewers, and a mission without tasks cannot run', async () => {
     const p = await makePattern(admin, containerId, 'async () => 1');
     const missionId = await makeMission(operator, { containerId, tasks: [{ name: 'only', order: 0, patternId: p }] });
