@@ -7,8 +7,9 @@ import { missionScheduleId } from '../lib/names';
 import type { TemporalHandle } from '../lib/temporal';
 import { pauseSignal, resumeSignal } from '../workflows/messages';
 import { appendAudit, type Actor } from './audit';
-import { listRuns, unavailable } from './mission-runs';
-import { getMission, setMissionStatus } from './missions';
+import { openRuns, unavailable } from './mission-runs';
+import { deleteMission, getMission, setMissionStatus } from './missions';
+import { deleteSchedule } from './schedules';
 
 const MISSION_PAUSE_NOTE = 'mission paused';
 
@@ -38,9 +39,7 @@ export async function setMissionPaused(
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw unavailable(err);
     }
-    const open = (await Promise.all(
-      (paused ? (['Running', 'NeedsApproval'] as const) : (['Paused'] as const)).map((status) => listRuns(temporal, { missionId, status }, 200)),
-    )).flatMap((r) => r.runs);
+    const open = (await openRuns(temporal, missionId)).filter((r) => (paused ? r.status !== 'Paused' : r.status === 'Paused'));
     for (const run of open) {
       const handle = temporal.client.workflow.getHandle(run.workflowId);
       try {
@@ -55,5 +54,14 @@ export async function setMissionPaused(
       details: { runs: open.map((r) => r.workflowId), schedule, ...(reason ? { reason } : {}) },
     });
     return { runs: open.length, schedule };
+  });
+}
+
+/** Deletes a mission with no run in progress, and its schedule, in one transaction with the audit entry. */
+export async function removeMission(sql: Sql, temporal: TemporalHandle, missionId: string, actor: Actor): Promise<void> {
+  await deleteMission(sql, missionId, actor, async () => {
+    const [open] = await openRuns(temporal, missionId, 1);
+    if (open) throw new ConflictError('This mission has runs in progress; cancel them or let them finish before deleting it.', { workflowId: open.workflowId });
+    await deleteSchedule(temporal, missionId);
   });
 }

@@ -158,6 +158,21 @@ export async function listRuns(temporal: TemporalHandle, f: RunFilter, limit: nu
   return { runs, next: runs.length === limit ? runs.at(-1)!.startTime.toISOString() : null };
 }
 
+/** A mission's runs that have not ended, whatever their MissionStatus (one visibility call). */
+export async function openRuns(temporal: TemporalHandle, missionId: string, limit = 200): Promise<RunSummary[]> {
+  const runs: RunSummary[] = [];
+  try {
+    const query = `${runQuery({ missionId })} AND ExecutionStatus = 'Running'`;
+    for await (const info of temporal.client.workflow.list({ query, pageSize: limit })) {
+      runs.push(summarise(info));
+      if (runs.length >= limit) break;
+    }
+  } catch (err) {
+    throw unavailable(err);
+  }
+  return runs;
+}
+
 export async function countRuns(temporal: TemporalHandle, f: RunFilter): Promise<number> {
   try {
     return (await temporal.client.workflow.count(runQuery(f))).count;

@@ -4,12 +4,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { missionInput, missionListQuery, missionPatch, taskInput } from '../../core/mission-schemas';
-import { listRuns } from '../../core/mission-runs';
-import { createMission, deleteMission, getMission, listMissions, taskToInput, updateMission, type Mission } from '../../core/missions';
-import { deleteSchedule, syncSchedule } from '../../core/schedules';
+import { removeMission } from '../../core/mission-actions';
+import { createMission, getMission, listMissions, taskToInput, updateMission, type Mission } from '../../core/missions';
+import { syncSchedule } from '../../core/schedules';
 import { actorOf } from '../../core/users';
 import type { TxSql } from '../../db/sql';
-import { ConflictError, NotFoundError } from '../../lib/errors';
+import { NotFoundError } from '../../lib/errors';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
 import { valid } from '../validate';
@@ -41,12 +41,7 @@ export function missionRoutes(deps: AppDeps) {
 
   app.delete('/:id', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
-    await deleteMission(deps.sql, id, actorOf(c.get('user')!), async () => {
-      const { runs } = await listRuns(deps.temporal, { missionId: id, status: 'Running' }, 1);
-      const waiting = [...runs, ...(await listRuns(deps.temporal, { missionId: id, status: 'NeedsApproval' }, 1)).runs, ...(await listRuns(deps.temporal, { missionId: id, status: 'Paused' }, 1)).runs];
-      if (waiting.length) throw new ConflictError('This mission has runs in progress; cancel them or let them finish before deleting it.', { workflowId: waiting[0]!.workflowId });
-      await deleteSchedule(deps.temporal, id);
-    });
+    await removeMission(deps.sql, deps.temporal, id, actorOf(c.get('user')!));
     return c.json({ deleted: true });
   });
 

@@ -5,15 +5,15 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { listContainers } from '../../core/containers';
 import { describeCron, formatInZone, nextRuns, cronError } from '../../core/cron';
-import { setMissionPaused } from '../../core/mission-actions';
+import { removeMission, setMissionPaused } from '../../core/mission-actions';
 import { missionListQuery, OVERLAP_POLICIES, PRIORITIES, RETRY_POLICIES, TIMEOUT_ACTIONS, MISSION_TYPES } from '../../core/mission-schemas';
 import { executeMission, listRuns } from '../../core/mission-runs';
-import { createMission, deleteMission, getMission, listMissions, rotateTriggerSecret, updateMission, type Mission } from '../../core/missions';
+import { createMission, getMission, listMissions, rotateTriggerSecret, updateMission, type Mission } from '../../core/missions';
 import { listPatterns } from '../../core/patterns';
-import { deleteSchedule, describeSchedule, syncSchedule } from '../../core/schedules';
+import { describeSchedule, syncSchedule } from '../../core/schedules';
 import { SELECTION_POLICIES } from '../../core/schemas';
 import { actorOf } from '../../core/users';
-import { AppError, ConflictError } from '../../lib/errors';
+import { AppError } from '../../lib/errors';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
 import type { Renderer } from '../render';
@@ -173,11 +173,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
 
   app.post('/missions/:id/delete', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
-    await deleteMission(deps.sql, id, actorOf(c.get('user')!), async () => {
-      const open = (await Promise.all((['Running', 'Paused', 'NeedsApproval'] as const).map((status) => listRuns(deps.temporal, { missionId: id, status }, 1)))).flatMap((r) => r.runs);
-      if (open.length) throw new ConflictError('This mission has runs in progress; cancel them or let them finish before deleting it.');
-      await deleteSchedule(deps.temporal, id);
-    });
+    await removeMission(deps.sql, deps.temporal, id, actorOf(c.get('user')!));
     return redirect(c, '/missions');
   });
 

@@ -85,6 +85,31 @@ describe('cancel', () => {
   });
 });
 
+describe('deleting a mission', () => {
+  it('is refused while a run is in progress, then removes the mission and its schedule, audited once', async () => {
+    const m = await makeMission(operator, {
+      containerId, type: 'scheduled', schedule: { cron: '0 3 1 1 *', timezone: 'UTC' },
+      tasks: [{ name: 'forever', order: 0, patternId: slow, input: { ms: 50_000 } }],
+    });
+    const workflowId = await execute(operator, m);
+    await waitFor(t, workflowId, (p) => p.tasks[0]!.status === 'running');
+    const refused = await operator.request('DELETE', `/api/missions/${m}`);
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).error.details).toEqual({ workflowId });
+    expect((await operator.request('GET', `/api/missions/${m}`)).status).toBe(200);
+
+    await operator.request('POST', `/api/runs/${workflowId}/cancel`, {});
+    await expect(result(t, workflowId)).rejects.toThrow(/cancel/i);
+    for (let i = 0; i < 30 && (await operator.request('DELETE', `/api/missions/${m}`)).status === 409; i++) {
+      await new Promise((r) => setTimeout(r, 200)); // visibility catches up with the cancellation
+    }
+    expect((await operator.request('GET', `/api/missions/${m}`)).status).toBe(404);
+    const schedule = await t.deps.temporal.client.schedule.getHandle(`mission-${m}`).describe().catch((err: Error) => err);
+    expect(schedule).toBeInstanceOf(Error);
+    expect(await count('mission.deleted', m)).toBe(1);
+  });
+});
+
 describe('triggers', () => {
   it('start a run with the body as input when the HMAC signature is right, once per idempotency key', async () => {
     const echo = await makePattern(admin, containerId, 'async (input, ctx) => ({ got: ctx.mission.input })');
