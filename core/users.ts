@@ -180,6 +180,11 @@ export function csrfTokensMatch(expected: string, given: string | undefined | nu
 
 // ---- API tokens -------------------------------------------------------------
 
+/** When a token made now for `days` days stops working (null: never). */
+export function expiryAfterDays(days: number | undefined): Date | null {
+  return days ? new Date(Date.now() + days * 86_400_000) : null;
+}
+
 export function validateTokenValue(token: string): void {
   if (token.length < 24 || token.length > 512) throw new ValidationError('API tokens must be 24 to 512 characters long.');
 }

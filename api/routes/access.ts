@@ -3,7 +3,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import {
-  actorOf, createApiToken, createUser, getUser, listApiTokens, listUsers, revokeApiToken, updateUser,
+  actorOf, createApiToken, createUser, expiryAfterDays, getUser, listApiTokens, listUsers, revokeApiToken, updateUser,
 } from '../../core/users';
 import { NotFoundError } from '../../lib/errors';
 import { ROLES } from '../../lib/names';
@@ -66,7 +66,7 @@ export function accessRoutes(deps: AppDeps) {
       {
         userId: body.userId ?? me.id,
         name: body.name,
-        expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
+        expiresAt: expiryAfterDays(body.expiresInDays),
       },
       actorOf(me),
     );

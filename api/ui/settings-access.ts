@@ -3,7 +3,7 @@
 // enable; create tokens (shown once, in the response) and revoke them.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { actorOf, createApiToken, createUser, revokeApiToken, updateUser } from '../../core/users';
+import { actorOf, createApiToken, expiryAfterDays, createUser, revokeApiToken, updateUser } from '../../core/users';
 import { ROLES } from '../../lib/names';
 import type { AppDeps, AppEnv } from '../context';
 import { authorize } from '../middleware/authorize';
@@ -69,7 +69,7 @@ export function accessPages(deps: AppDeps, renderer: Renderer, settings: Setting
       const { token, apiToken } = await flashing(c, () => createApiToken(deps.sql, {
         userId: body.userId ?? me.id,
         name: body.name,
-        expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
+        expiresAt: expiryAfterDays(body.expiresInDays),
       }, actor(c)));
       c.header('Cache-Control', 'no-store');
       const createdToken = { token, name: apiToken.name, username: apiToken.username, expiresAt: apiToken.expiresAt };
