@@ -4,9 +4,9 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createAdapters, type Adapters } from './activities/outbound';
+import { createAdapters, type Adapters } from './core/safety/outbound';
 import { createSandbox, type SandboxPool } from './activities/sandbox';
-import { prepareDatabase } from './core/setup';
+import { prepareDatabase } from './core/system/setup';
 import type { Sql } from './db/sql';
 import { loadConfig, type Config } from './lib/config';
 import { createLogger, type Logger } from './lib/logger';

@@ -3,7 +3,7 @@ import type { Sql } from '../db/sql';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { createMissionActivities } from './mission-activities';
-import type { Adapters } from './outbound';
+import type { Adapters } from '../core/safety/outbound';
 import type { SandboxPool } from './sandbox';
 
 export interface ActivityDeps {

@@ -3,17 +3,17 @@
 // retried activity records nothing twice and a task that already succeeded
 // is not run again.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { appendAudit, SYSTEM_ACTOR, type Actor } from '../core/audit';
-import { buildPlan } from '../core/missions';
-import { countFailedRuns, findSucceededRun } from '../core/runs';
-import type { SelectionPolicy } from '../core/schemas';
-import { choosePattern, loadCandidates } from '../core/selection';
+import { appendAudit, SYSTEM_ACTOR, type Actor } from '../core/audit/audit-log';
+import { buildPlan } from '../core/missions/missions';
+import { countFailedRuns, findSucceededRun } from '../core/patterns/pattern-runs';
+import type { SelectionPolicy } from '../core/patterns/schemas';
+import { choosePattern, loadCandidates } from '../core/patterns/selection';
 import type { Sql } from '../db/sql';
 import type { Logger } from '../lib/logger';
 import type { MissionTrigger } from '../lib/names';
 import type { DecisionAction, MissionPlan, PinnedPattern } from '../workflows/messages';
-import type { Adapters } from './outbound';
-import { PatternRunError, runPattern } from './pattern-run';
+import type { Adapters } from '../core/safety/outbound';
+import { PatternRunError, runPattern } from '../core/patterns/run-pattern';
 import type { SandboxPool } from './sandbox';
 
 export interface RunTaskInput {

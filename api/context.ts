@@ -4,8 +4,8 @@ import type { Sql } from '../db/sql';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalHandle } from '../lib/temporal';
-import type { User } from '../core/users';
-import type { Adapters } from '../activities/outbound';
+import type { User } from '../core/access/users';
+import type { Adapters } from '../core/safety/outbound';
 import type { SandboxPool } from '../activities/sandbox/pool';
 
 export interface AppDeps {

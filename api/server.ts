@@ -2,10 +2,10 @@
 // in-process; `node --import tsx api/server.ts` runs it alone (docker-compose's web service).
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createAdapters } from '../activities/outbound';
+import { createAdapters } from '../core/safety/outbound';
 import { createSandbox } from '../activities/sandbox';
-import { seedExamples } from '../core/examples';
-import { prepareDatabase } from '../core/setup';
+import { seedExamples } from '../core/missions/examples';
+import { prepareDatabase } from '../core/system/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createTemporalClient } from '../lib/temporal';

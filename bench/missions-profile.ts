@@ -14,10 +14,10 @@
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RunTaskInput } from '../activities/mission-activities';
-import { runPattern } from '../activities/pattern-run';
+import { runPattern } from '../core/patterns/run-pattern';
 import type { SandboxPool } from '../activities/sandbox';
-import { SYSTEM_ACTOR } from '../core/audit';
-import { countFailedRuns, findSucceededRun, recordRun } from '../core/runs';
+import { SYSTEM_ACTOR } from '../core/audit/audit-log';
+import { countFailedRuns, findSucceededRun, recordRun } from '../core/patterns/pattern-runs';
 import type { Sql } from '../db/sql';
 import type { MissionPlan } from '../workflows/messages';
 import { fmt, log, table, timeEach, type Stats } from './lib';
@@ -75,7 +75,7 @@ export async function activityProfile(sql: Sql, sandbox: SandboxPool, activities
   const [{ rows }] = (await sql`select count(*)::int as rows from pattern_runs`) as unknown as [{ rows: number }];
   const [{ collate }] = (await sql`select datcollate as collate from pg_database where datname = current_database()`) as unknown as [{ collate: string }];
   const at = lookup();
-  // The statement findSucceededRun runs (core/runs.ts), with this task's values.
+  // The statement findSucceededRun runs (core/patterns/pattern-runs.ts), with this task's values.
   const explained = await sql`
     explain select 1 from pattern_runs
     where workflow_id = ${at.workflowId} and task_id = ${at.taskId} and execution_key like ${`${at.keyPrefix}%`} and status = 'succeeded'

@@ -13,7 +13,7 @@
 // are createActivities' plus `benchNoop`.
 //
 // Subjects, for N = 1, 10, 50:
-//   mission   missionWorkflow started exactly as core/mission-runs.ts
+//   mission   missionWorkflow started exactly as core/runs/runs.ts
 //             executeMission starts it (plan snapshot as input, search
 //             attributes, memo, summary), one fixed trivial pattern
 //             `async (input) => ({ ok: true })` on every task.
@@ -58,10 +58,10 @@
 // compare ratios within one run rather than absolute times across runs.
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { SYSTEM_ACTOR } from '../core/audit';
-import { startOptions } from '../core/mission-runs';
-import { missionInput } from '../core/mission-schemas';
-import { buildPlan, createMission } from '../core/missions';
+import { SYSTEM_ACTOR } from '../core/audit/audit-log';
+import { startOptions } from '../core/runs/start';
+import { missionInput } from '../core/missions/schemas';
+import { buildPlan, createMission } from '../core/missions/missions';
 import { MISSION_WORKFLOW_TYPE, missionWorkflowId } from '../lib/names';
 import type { MissionInput, MissionPlan, Progress } from '../workflows/messages';
 import { elapsed, fmt, log, runBench, table, type Stats } from './lib';
@@ -130,7 +130,7 @@ runBench(async (cleanup) => {
   }
 
   const missionRunner = (plan: MissionPlan): Runner => async () => {
-    // As core/mission-runs.ts executeMission starts a run.
+    // As core/runs/runs.ts executeMission starts a run.
     const workflowId = missionWorkflowId(plan.missionId, randomUUID().slice(0, 13));
     const args: MissionInput = { missionId: plan.missionId, trigger: 'manual', plan, input: undefined, startedBy: SYSTEM_ACTOR };
     const progress = await call(async () => {

@@ -9,11 +9,13 @@
 //   drafts         a few draft missions.
 // It returns once Temporal visibility (countRuns) shows all of them.
 import { WorkflowFailedError } from '@temporalio/client';
-import { SYSTEM_ACTOR } from '../core/audit';
-import { BOARD_COLUMNS } from '../core/board';
-import { countRuns, executeMission, signalRun, type RunFilter } from '../core/mission-runs';
-import { missionInput } from '../core/mission-schemas';
-import { createMission } from '../core/missions';
+import { SYSTEM_ACTOR } from '../core/audit/audit-log';
+import { BOARD_COLUMNS } from '../core/board/board';
+import { signalRun } from '../core/runs/control';
+import { executeMission } from '../core/runs/start';
+import { countRuns, type RunFilter } from '../core/runs/visibility';
+import { missionInput } from '../core/missions/schemas';
+import { createMission } from '../core/missions/missions';
 import type { MissionStatus } from '../lib/names';
 import type { Progress } from '../workflows/messages';
 import { elapsed, fmt, log } from './lib';

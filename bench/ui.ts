@@ -66,7 +66,7 @@
 // The exit code is non-zero only when something fails (setup, an unexpected
 // status, cleanup). A 2-core machine shared by Temporal, PostgreSQL and Node
 // is noisy: compare ratios within one run, not absolute times across runs.
-import { BOARD_COLUMNS } from '../core/board';
+import { BOARD_COLUMNS } from '../core/board/board';
 import { WORKFLOWS_PATH } from '../worker';
 import { cpuSampler, type Cpu } from './cpu';
 import { elapsed, fmt, log, runBench, stats, table, type Cleanup, type Stats } from './lib';

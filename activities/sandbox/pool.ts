@@ -4,7 +4,7 @@
 // thread terminated and replaced, and the pool goes on serving.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { PatternError } from './errors';
+import { PatternError, type PatternSandbox, type RunRequest, type RunResult } from '../../core/patterns/sandbox';
 import { checkPatternShape, positionFromMessage, type ShapeCheck } from './syntax';
 
 const THREAD_URL = new URL('./thread.js', import.meta.url);
@@ -24,30 +24,7 @@ export interface SandboxOptions {
   maxRunsPerThread?: number;
 }
 
-export interface RunContext {
-  previous?: Record<string, unknown>;
-  notes?: string | null;
-  attempt?: number;
-  task?: { id: string; name: string } | null;
-  mission?: { id: string; name: string; workflowId: string; runId: string } | null;
-}
-
-export interface RunRequest {
-  code: string;
-  input: unknown;
-  context?: RunContext;
-  timeoutMs: number;
-  /** The host side of ctx.outbound.send; absent means outbound is unavailable. */
-  onOutbound?: (channel: string, payload: unknown) => Promise<unknown>;
-  signal?: AbortSignal;
-}
-
-export interface RunResult {
-  output: unknown;
-  logs: string[];
-  logsTruncated: boolean;
-  durationMs: number;
-}
+export type { RunContext, RunRequest, RunResult } from '../../core/patterns/sandbox';
 
 interface Job {
   kind: 'run' | 'check';
@@ -79,10 +56,14 @@ export interface PoolStats {
   completed: number;
 }
 
-export class SandboxPool {
+export class SandboxPool implements PatternSandbox {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly size: number;
+  /** Patterns it runs at once (one per thread). */
+  get capacity(): number {
+    return this.size;
+  }
   private readonly memoryMb: number;
   private readonly limits: { maxOutputBytes: number; maxLogLines: number; maxLogBytes: number; maxLineChars: number };
   private readonly slackMb: number;

@@ -2,11 +2,11 @@
 // function, `async (input, ctx) => result` (or a function expression).
 // Parsing never runs the code; the sandbox thread then compiles it under SES.
 import { parse, type Node, type Options } from 'acorn';
-import type { SourcePosition } from './errors';
+import type { ShapeCheck, SourcePosition } from '../../core/patterns/sandbox';
 
 export const MAX_CODE_BYTES = 64 * 1024;
 
-export type ShapeCheck = { ok: true } | { ok: false; message: string; position?: SourcePosition };
+export type { ShapeCheck };
 
 const OPTIONS: Options = { ecmaVersion: 'latest', sourceType: 'script', locations: true, allowHashBang: false };
 

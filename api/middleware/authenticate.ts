@@ -3,7 +3,8 @@
 // Authorization happens per route (authorize.ts).
 import type { MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie } from 'hono/cookie';
-import { authenticateToken, getSession } from '../../core/users';
+import { getSession } from '../../core/access/sessions';
+import { authenticateToken } from '../../core/access/tokens';
 import type { Sql } from '../../db/sql';
 import { UnauthorizedError } from '../../lib/errors';
 import { isApiPath, isJsonPath, type AppEnv } from '../context';

@@ -3,7 +3,7 @@
 // only), and this middleware requires the session's synchronizer token on
 // every unsafe request, whatever its content type.
 import type { MiddlewareHandler } from 'hono';
-import { csrfTokensMatch } from '../../core/users';
+import { csrfTokensMatch } from '../../core/access/credentials';
 import { AppError } from '../../lib/errors';
 import { isApiPath, type AppEnv } from '../context';
 

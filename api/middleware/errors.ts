@@ -73,9 +73,9 @@ function respond(c: Context<AppEnv>, renderer: Renderer, p: Problem) {
     c.header('HX-Trigger', triggerHeader({ flash: { kind: 'error', text: p.message } }));
     c.header('HX-Retarget', '#flash');
     c.header('HX-Reswap', 'innerHTML');
-    return c.html(renderer.partial('partials/flash', { kind: 'error', message: p.message }), status);
+    return c.html(renderer.partial('partials/shared/flash', { kind: 'error', message: p.message }), status);
   }
-  return c.html(renderer.page(c, 'pages/error', { title: `Error ${p.status}`, status: p.status, message: p.message }), status);
+  return c.html(renderer.page(c, 'pages/system/error', { title: `Error ${p.status}`, status: p.status, message: p.message }), status);
 }
 
 /** HX-Trigger JSON with every non-ASCII character escaped: header values must be bytes. */

@@ -2,7 +2,7 @@
 // form parsing, and answers for htmx and plain requests alike.
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
-import { describeLive, getSafety, isLive } from '../../core/safety';
+import { describeLive, getSafety, isLive } from '../../core/safety/settings';
 import type { Sql } from '../../db/sql';
 import { AppError, ValidationError } from '../../lib/errors';
 import type { AppEnv } from '../context';

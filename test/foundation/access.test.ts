@@ -1,7 +1,7 @@
 // Roles, API tokens and the one authorization middleware every route uses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS } from '../../api/middleware/authorize';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, createTestApp, json, userWithRole, type TestApp } from '../helpers/app';
 

@@ -1,7 +1,7 @@
 // The audit log is append-only by PostgreSQL's own enforcement, and its hash
 // chain names the first row anyone tampered with.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, verifyAuditChain } from '../../core/audit';
+import { appendAudit, verifyAuditChain } from '../../core/audit/audit-log';
 import { createTestDatabase, testConfig, type TestDatabase } from '../helpers/env';
 
 let db: TestDatabase;

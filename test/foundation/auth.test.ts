@@ -1,6 +1,6 @@
 // Signing in and out of the UI, CSRF, and the audit trail of access.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_PASSWORD, ORIGIN, createTestApp, signIn, type TestApp } from '../helpers/app';
 
 let t: TestApp;

@@ -1,10 +1,11 @@
 // The real Hono app over a test database and the shared Temporal server,
 // driven with app.request(); plus sign-in helpers for each role.
 import { createApp } from '../../api/app';
-import { createAdapters } from '../../activities/outbound';
+import { createAdapters } from '../../core/safety/outbound';
 import { createSandbox } from '../../activities/sandbox';
 import type { AppDeps } from '../../api/context';
-import { actorOf, createApiToken, createUser } from '../../core/users';
+import { createApiToken } from '../../core/access/tokens';
+import { actorOf, createUser } from '../../core/access/users';
 import type { Config } from '../../lib/config';
 import type { Role } from '../../lib/names';
 import { createTemporalClient } from '../../lib/temporal';

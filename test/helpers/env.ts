@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { prepareDatabase } from '../../core/setup';
+import { prepareDatabase } from '../../core/system/setup';
 import type { Sql } from '../../db/sql';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';

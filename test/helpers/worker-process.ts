@@ -2,7 +2,7 @@
 // middle of a mission and start another. Configured by environment:
 // DATABASE_URL (owner URL of the test database), TEMPORAL_ADDRESS,
 // TEMPORAL_TASK_QUEUE and WORKFLOW_BUNDLE.
-import { createAdapters } from '../../activities/outbound';
+import { createAdapters } from '../../core/safety/outbound';
 import { createSandbox } from '../../activities/sandbox';
 import { createSql } from '../../db/sql';
 import { loadConfig } from '../../lib/config';

@@ -1,7 +1,7 @@
 // Approval gates: the five decisions, refusals that change nothing, and the
 // approval timeout, each audited once with its seed 002 event name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { decisionSignal } from '../../workflows/messages';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
 import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor } from '../helpers/missions';

@@ -1,7 +1,7 @@
 // A mission runs its tasks in order, later tasks see earlier outputs, and
 // the run is listed from Temporal's search attributes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
 import { type MissionEnv, execute, makeContainer, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 

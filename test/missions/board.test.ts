@@ -1,7 +1,7 @@
 // The board's columns and counts come from Temporal's visibility; viewers with
 // the same filters share one load, so open boards do not multiply the calls.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBoardLoader } from '../../core/board';
+import { createBoardLoader } from '../../core/board/board';
 import { execute, makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
 import { json } from '../helpers/app';
 

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { missionScheduleId } from '../../lib/names';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { Progress } from '../../workflows/messages';

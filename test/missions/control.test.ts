@@ -1,8 +1,8 @@
 // Pause, resume and cancel, for one run and for a whole mission, each
 // audited exactly once; triggers with HMAC signatures and idempotency keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
-import { sign } from '../../core/triggers';
+import { listAudit } from '../../core/audit/audit-log';
+import { sign } from '../../core/missions/triggers';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
 import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor } from '../helpers/missions';
 

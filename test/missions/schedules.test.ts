@@ -2,9 +2,9 @@
 // as given, next runs from Temporal, pause with a note, run now; and the five
 // example daily jobs of seed 002, created paused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
-import { nextRuns } from '../../core/cron';
-import { DAILY_JOBS, seedExamples } from '../../core/examples';
+import { listAudit } from '../../core/audit/audit-log';
+import { nextRuns } from '../../core/schedules/cron';
+import { DAILY_JOBS, seedExamples } from '../../core/missions/examples';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
 import { type MissionEnv, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 

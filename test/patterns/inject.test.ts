@@ -1,7 +1,7 @@
 // POST /api/inject: run a pattern now, by id or chosen from a container;
 // statistics per pattern and version; rate limits; audit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
 

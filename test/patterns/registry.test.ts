@@ -1,7 +1,7 @@
 // Containers and patterns through the JSON API: CRUD, immutable versions,
 // restore, syntax errors with line and column, and who may do what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
 

@@ -1,7 +1,7 @@
 // Safety (seed 002): dry-run on by default, channels off by default; the host
 // decides every outbound attempt and audits it; only admins change settings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAudit } from '../../core/audit';
+import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
 import { startReceiver, type Receiver } from '../helpers/receiver';

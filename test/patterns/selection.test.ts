@@ -1,7 +1,7 @@
 // Pattern selection policies, checked statistically: over many draws the
 // frequencies match the policy (chi-square goodness of fit).
 import { describe, expect, it } from 'vitest';
-import { choosePattern, smoothedSuccessRate, type Candidate } from '../../core/selection';
+import { choosePattern, smoothedSuccessRate, type Candidate } from '../../core/patterns/selection';
 
 /** Mulberry32: a seeded source, so the test is repeatable and can still fail for a wrong policy. */
 function seeded(seed: number) {

@@ -2,11 +2,11 @@
 // audit log and settings: what each role sees and may do, forms that keep
 // what was typed, fragments for htmx, and escaping of user content.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, listAudit, SYSTEM_ACTOR } from '../../core/audit';
-import { describeCron, formatInZone } from '../../core/cron';
-import { getPattern } from '../../core/patterns';
-import { getSafety } from '../../core/safety';
-import { listUsers } from '../../core/users';
+import { appendAudit, listAudit, SYSTEM_ACTOR } from '../../core/audit/audit-log';
+import { describeCron, formatInZone } from '../../core/schedules/cron';
+import { getPattern } from '../../core/patterns/patterns';
+import { getSafety } from '../../core/safety/settings';
+import { listUsers } from '../../core/access/users';
 import { ADMIN_TOKEN } from '../helpers/env';
 import {
   ADMIN_PASSWORD, ORIGIN, apiClient, createTestApp, json, signIn, userWithRole, type ApiClient, type Browser, type TestApp,

@@ -1,0 +1,81 @@
+// People and API tokens: /api/me for anyone signed in; users and tokens are
+// managed by admins only.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { createApiToken, expiryAfterDays, listApiTokens, revokeApiToken } from '../../../core/access/tokens';
+import { actorOf, createUser, getUser, listUsers, updateUser } from '../../../core/access/users';
+import { NotFoundError } from '../../../lib/errors';
+import { ROLES } from '../../../lib/names';
+import type { AppDeps, AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import { valid } from '../../validate';
+
+const uuid = z.object({ id: z.uuid('Not a valid id.') });
+const username = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, 'Use letters, digits and . _ @ - only.');
+
+export const newUserSchema = z.object({
+  username,
+  password: z.string().min(10, 'Passwords must be at least 10 characters long.').max(256),
+  role: z.enum(ROLES),
+  displayName: z.string().trim().max(120).optional(),
+}).strict();
+
+export const userPatchSchema = z.object({
+  role: z.enum(ROLES).optional(),
+  disabled: z.boolean().optional(),
+  password: z.string().min(10, 'Passwords must be at least 10 characters long.').max(256).optional(),
+}).strict();
+
+export const newTokenSchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  userId: z.uuid().optional(),
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+}).strict();
+
+export function accessRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/me', authorize('VIEWER'), (c) => c.json({ user: c.get('user') }));
+
+  app.get('/users', authorize('ADMIN'), async (c) => c.json({ users: await listUsers(deps.sql) }));
+
+  app.post('/users', authorize('ADMIN'), valid('json', newUserSchema), async (c) => {
+    const user = await createUser(deps.sql, c.req.valid('json'), actorOf(c.get('user')!));
+    return c.json({ user }, 201);
+  });
+
+  app.get('/users/:id', authorize('ADMIN'), valid('param', uuid), async (c) => {
+    const user = await getUser(deps.sql, c.req.valid('param').id);
+    if (!user) throw new NotFoundError('User');
+    return c.json({ user });
+  });
+
+  app.patch('/users/:id', authorize('ADMIN'), valid('param', uuid), valid('json', userPatchSchema), async (c) => {
+    const user = await updateUser(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!));
+    return c.json({ user });
+  });
+
+  app.get('/tokens', authorize('ADMIN'), async (c) => c.json({ tokens: await listApiTokens(deps.sql) }));
+
+  app.post('/tokens', authorize('ADMIN'), valid('json', newTokenSchema), async (c) => {
+    const body = c.req.valid('json');
+    const me = c.get('user')!;
+    const { token, apiToken } = await createApiToken(
+      deps.sql,
+      {
+        userId: body.userId ?? me.id,
+        name: body.name,
+        expiresAt: expiryAfterDays(body.expiresInDays),
+      },
+      actorOf(me),
+    );
+    return c.json({ token, apiToken, note: 'The token is shown once; store it now.' }, 201);
+  });
+
+  app.delete('/tokens/:id', authorize('ADMIN'), valid('param', uuid), async (c) => {
+    await revokeApiToken(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
+    return c.json({ revoked: true });
+  });
+
+  return app;
+}

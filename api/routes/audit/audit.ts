@@ -1,0 +1,31 @@
+// The audit log, newest first, with keyset paging, and the chain's verification.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { listAudit, verifyAuditChain } from '../../../core/audit/audit-log';
+import type { AppDeps, AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import { valid } from '../../validate';
+
+export const auditQuerySchema = z.object({
+  actor: z.string().max(200).optional(),
+  action: z.string().max(200).optional(),
+  entityType: z.string().max(100).optional(),
+  entityId: z.string().max(200).optional(),
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export function auditRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', authorize('VIEWER'), valid('query', auditQuerySchema), async (c) => {
+    const q = c.req.valid('query');
+    const entries = await listAudit(deps.sql, q);
+    const last = entries.at(-1);
+    return c.json({ entries, next: entries.length === q.limit && last ? Number(last.id) : null });
+  });
+
+  app.get('/verify', authorize('VIEWER'), async (c) => c.json(await verifyAuditChain(deps.sql)));
+
+  return app;
+}

@@ -1,0 +1,99 @@
+// Running a mission: /api/missions/:id/execute, pause, resume, runs, logs,
+// its schedule, and the signed trigger endpoint for outside systems.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { setMissionPaused } from '../../../core/missions/actions';
+import { executeInput, scheduleInput } from '../../../core/missions/schemas';
+import { executeMission } from '../../../core/runs/start';
+import { listRuns } from '../../../core/runs/visibility';
+import { getMission, rotateTriggerSecret, updateMission } from '../../../core/missions/missions';
+import { runTimeline } from '../../../core/runs/timeline';
+import { describeSchedule, syncSchedule } from '../../../core/schedules/schedules';
+import { deliverTrigger, IDEMPOTENCY_HEADER, SIGNATURE_HEADER } from '../../../core/missions/triggers';
+import { actorOf } from '../../../core/access/users';
+import { NotFoundError } from '../../../lib/errors';
+import { MISSION_STATUSES, MISSION_TRIGGERS } from '../../../lib/names';
+import type { AppDeps, AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import { valid } from '../../validate';
+
+const idParam = z.object({ id: z.uuid('Not a valid mission id.') });
+const reasonBody = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+export const runListQuery = z.object({
+  status: z.enum(MISSION_STATUSES).optional(),
+  trigger: z.enum(MISSION_TRIGGERS).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  before: z.iso.datetime({ offset: true }).optional(),
+});
+
+export function missionRunRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post('/:id/execute', authorize('OPERATOR'), valid('param', idParam), valid('json', executeInput), async (c) => {
+    const run = await executeMission(deps.sql, deps.temporal, {
+      missionId: c.req.valid('param').id, trigger: 'manual', actor: actorOf(c.get('user')!), input: c.req.valid('json').input,
+    });
+    return c.json(run, 201);
+  });
+
+  app.post('/:id/pause', authorize('OPERATOR'), valid('param', idParam), valid('json', reasonBody), async (c) => {
+    const result = await setMissionPaused(deps.sql, deps.temporal, c.req.valid('param').id, true, actorOf(c.get('user')!), c.req.valid('json').reason);
+    return c.json({ paused: true, ...result });
+  });
+
+  app.post('/:id/resume', authorize('OPERATOR'), valid('param', idParam), async (c) => {
+    const result = await setMissionPaused(deps.sql, deps.temporal, c.req.valid('param').id, false, actorOf(c.get('user')!));
+    return c.json({ paused: false, ...result });
+  });
+
+  app.get('/:id/runs', authorize('VIEWER'), valid('param', idParam), valid('query', runListQuery), async (c) => {
+    const { id } = c.req.valid('param');
+    await getMission(deps.sql, id);
+    const q = c.req.valid('query');
+    return c.json(await listRuns(deps.temporal, { missionId: id, status: q.status, trigger: q.trigger, before: q.before ? new Date(q.before) : undefined }, q.limit));
+  });
+
+  app.get('/:id/logs', authorize('VIEWER'), valid('param', idParam), valid('query', z.object({ workflowId: z.string().max(200).optional() })), async (c) => {
+    const { id } = c.req.valid('param');
+    await getMission(deps.sql, id);
+    let workflowId = c.req.valid('query').workflowId;
+    if (workflowId && !workflowId.startsWith(`mission-${id}-`)) throw new NotFoundError('Run of this mission');
+    workflowId ??= (await listRuns(deps.temporal, { missionId: id }, 1)).runs[0]?.workflowId;
+    if (!workflowId) throw new NotFoundError('Run of this mission');
+    return c.json({ workflowId, ...(await runTimeline(deps.sql, deps.temporal, workflowId)) });
+  });
+
+  app.get('/:id/schedule', authorize('VIEWER'), valid('param', idParam), async (c) => {
+    const mission = await getMission(deps.sql, c.req.valid('param').id);
+    if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
+    return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
+  });
+
+  app.put('/:id/schedule', authorize('OPERATOR'), valid('param', idParam), valid('json', scheduleInput), async (c) => {
+    const mission = await updateMission(deps.sql, c.req.valid('param').id, { schedule: c.req.valid('json') }, actorOf(c.get('user')!), (_tx, m) => syncSchedule(deps.temporal, m));
+    return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
+  });
+
+  app.delete('/:id/schedule', authorize('OPERATOR'), valid('param', idParam), async (c) => {
+    await updateMission(deps.sql, c.req.valid('param').id, { schedule: null }, actorOf(c.get('user')!), (_tx, m) => syncSchedule(deps.temporal, m));
+    return c.json({ deleted: true });
+  });
+
+  app.post('/:id/trigger-secret', authorize('OPERATOR'), valid('param', idParam), async (c) => {
+    const secret = await rotateTriggerSecret(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
+    return c.json({ triggerSecret: secret, note: 'The trigger secret is shown once; store it now. The previous one no longer works.' });
+  });
+
+  // Outside systems: no bearer token; the HMAC signature is the credential.
+  app.post('/:id/trigger', authorize('public'), valid('param', idParam), async (c) => {
+    const result = await deliverTrigger(deps.sql, deps.temporal, {
+      missionId: c.req.valid('param').id,
+      body: await c.req.text(),
+      signature: c.req.header(SIGNATURE_HEADER),
+      idempotencyKey: c.req.header(IDEMPOTENCY_HEADER),
+    });
+    return c.json(result, result.duplicate ? 200 : 201);
+  });
+
+  return app;
+}

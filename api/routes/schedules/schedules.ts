@@ -1,0 +1,60 @@
+// /api/schedules: every mission schedule with its next runs from Temporal;
+// pause (with a note), unpause, and run now.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { listMissions, getMission } from '../../../core/missions/missions';
+import { describeSchedule, pauseSchedule, runScheduleNow } from '../../../core/schedules/schedules';
+import { actorOf } from '../../../core/access/users';
+import { NotFoundError } from '../../../lib/errors';
+import type { AppDeps, AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import { valid } from '../../validate';
+
+const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
+const noteBody = z.object({ note: z.string().trim().max(500).optional() }).strict();
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+/** One page of mission schedules: definitions from PostgreSQL, state and next runs from Temporal. */
+export async function listSchedules(deps: AppDeps, page: { limit: number; offset: number }) {
+  const { items, total } = await listMissions(deps.sql, { scheduled: true, ...page });
+  const schedules = await Promise.all(
+    items.map((m) => describeSchedule(deps.temporal, m).catch((err: Error) => ({ missionId: m.id, missionName: m.name, error: err.message }))),
+  );
+  return { schedules, total, ...page };
+}
+
+export function scheduleRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', authorize('VIEWER'), valid('query', pageQuery), async (c) => c.json(await listSchedules(deps, c.req.valid('query'))));
+
+  const scheduled = async (missionId: string) => {
+    const mission = await getMission(deps.sql, missionId);
+    if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
+    return mission;
+  };
+
+  app.post('/:missionId/pause', authorize('OPERATOR'), valid('param', idParam), valid('json', noteBody), async (c) => {
+    const mission = await scheduled(c.req.valid('param').missionId);
+    await pauseSchedule(deps.sql, deps.temporal, mission.id, true, c.req.valid('json').note, actorOf(c.get('user')!));
+    return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
+  });
+
+  app.post('/:missionId/unpause', authorize('OPERATOR'), valid('param', idParam), valid('json', noteBody), async (c) => {
+    const mission = await scheduled(c.req.valid('param').missionId);
+    await pauseSchedule(deps.sql, deps.temporal, mission.id, false, c.req.valid('json').note, actorOf(c.get('user')!));
+    return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
+  });
+
+  app.post('/:missionId/run', authorize('OPERATOR'), valid('param', idParam), async (c) => {
+    const mission = await scheduled(c.req.valid('param').missionId);
+    await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
+    return c.json({ triggered: true }, 202);
+  });
+
+  return app;
+}

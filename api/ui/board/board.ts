@@ -1,0 +1,56 @@
+// The board (/): runs by status and draft missions, filters and search,
+// refreshed by htmx polling; the activity feed beside it.
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { createBoardLoader, loadFeed } from '../../../core/board/board';
+import { listContainers } from '../../../core/patterns/containers';
+import { PRIORITIES } from '../../../core/missions/schemas';
+import { MISSION_TRIGGERS } from '../../../lib/names';
+import { acknowledgeAlert } from '../../../core/alerts/alerts';
+import { actorOf } from '../../../core/access/users';
+import type { AppDeps, AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import type { Renderer } from '../../render';
+import { valid } from '../../validate';
+import { contentVersion, redirect } from '../common';
+
+const empty = (v: unknown) => (v === '' ? undefined : v);
+export const boardQuery = z.object({
+  v: z.string().max(40).optional(),
+  containerId: z.preprocess(empty, z.uuid().optional()),
+  priority: z.preprocess(empty, z.enum(PRIORITIES).optional()),
+  trigger: z.preprocess(empty, z.enum(MISSION_TRIGGERS).optional()),
+  q: z.preprocess(empty, z.string().trim().max(120).optional()),
+});
+
+export function boardRoutes(deps: AppDeps, renderer: Renderer) {
+  const app = new Hono<AppEnv>();
+
+  const loadBoard = createBoardLoader(deps.sql, deps.temporal);
+
+  const board = async (c: Context<AppEnv>, filters: Omit<z.infer<typeof boardQuery>, 'v'>) => {
+    const fragment = c.req.header('HX-Request') === 'true';
+    const data = await loadBoard(filters);
+    const version = contentVersion(data);
+    if (fragment && c.req.query('v') === version) return c.body(null, 204);
+    // Only the full page shows the filters' container list and the feed.
+    const [containers, feed] = fragment ? [{ items: [] }, null] : await Promise.all([listContainers(deps.sql, { limit: 200, offset: 0 }), loadFeed(deps.sql)]);
+    return renderer.respond(c, { page: 'pages/board/board', partial: 'partials/board/board' }, {
+      title: 'Board', board: data, version, containers: containers.items, feed, priorities: PRIORITIES, triggers: MISSION_TRIGGERS,
+    });
+  };
+
+  const filters = ({ v: _v, ...f }: z.infer<typeof boardQuery>) => f;
+  app.get('/', authorize('VIEWER'), valid('query', boardQuery), (c) => board(c, filters(c.req.valid('query'))));
+  app.get('/board', authorize('VIEWER'), valid('query', boardQuery), (c) => board(c, filters(c.req.valid('query'))));
+
+  app.get('/board/feed', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/board/feed', { feed: await loadFeed(deps.sql) }));
+
+  app.post('/alerts/:id/ack', authorize('OPERATOR'), valid('param', z.object({ id: z.uuid() })), async (c) => {
+    await acknowledgeAlert(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
+    if (c.req.header('HX-Request')) return renderer.fragment(c, 'partials/board/feed', { feed: await loadFeed(deps.sql) });
+    return redirect(c, '/');
+  });
+
+  return app;
+}

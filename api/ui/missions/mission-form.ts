@@ -1,0 +1,145 @@
+// The planner's form, both ways: a mission (or the values a user typed) as
+// form values, and submitted values as a validated mission input with
+// per-field errors that the form shows next to each control.
+import { z } from 'zod';
+import { missionInput, type MissionInput } from '../../../core/missions/schemas';
+import type { Mission } from '../../../core/missions/missions';
+import { SELECTION_POLICIES } from '../../../core/patterns/schemas';
+import { checked, rows, str, type FormValue } from '../common';
+
+export interface TaskRow {
+  key: string;
+  id: string;
+  name: string;
+  order: string;
+  source: string; // "pattern:<id>" or "policy:<name>"
+  input: string;
+  approval: boolean;
+  timeout: string;
+}
+
+export interface PlannerValues {
+  name: string;
+  description: string;
+  type: string;
+  priority: string;
+  containerId: string;
+  maxConcurrency: string;
+  retryPolicy: string;
+  retryDelayMs: string;
+  alertOnFailure: boolean;
+  onApprovalTimeout: string;
+  scheduled: boolean;
+  cron: string;
+  timezone: string;
+  startDate: string;
+  endDate: string;
+  overlap: string;
+  tasks: TaskRow[];
+}
+
+export type FieldErrors = Record<string, string>;
+
+export function newTaskRow(key: string, order = 0): TaskRow {
+  return { key, id: '', name: '', order: String(order), source: 'policy:default_first', input: '{}', approval: false, timeout: '' };
+}
+
+export function emptyValues(containerId = ''): PlannerValues {
+  return {
+    name: '', description: '', type: 'manual', priority: 'medium', containerId, maxConcurrency: '1', retryPolicy: 'exponential',
+    retryDelayMs: '1000', alertOnFailure: true, onApprovalTimeout: 'reject', scheduled: false, cron: '0 9 * * 1-5',
+    timezone: 'America/Toronto', startDate: '', endDate: '', overlap: 'skip', tasks: [newTaskRow('t0')],
+  };
+}
+
+export function valuesOf(m: Mission): PlannerValues {
+  return {
+    name: m.name, description: m.description, type: m.type, priority: m.priority, containerId: m.containerId,
+    maxConcurrency: String(m.config.maxConcurrency), retryPolicy: m.config.retryPolicy, retryDelayMs: String(m.config.retryDelayMs),
+    alertOnFailure: m.config.alertOnFailure, onApprovalTimeout: m.config.onApprovalTimeout,
+    scheduled: !!m.schedule, cron: m.schedule?.cron ?? '0 9 * * 1-5', timezone: m.schedule?.timezone ?? 'America/Toronto',
+    startDate: m.schedule?.startDate?.slice(0, 10) ?? '', endDate: m.schedule?.endDate?.slice(0, 10) ?? '', overlap: m.schedule?.overlap ?? 'skip',
+    tasks: (m.tasks ?? []).map((t, i) => ({
+      key: `t${i}`, id: t.id, name: t.name, order: String(t.order),
+      source: t.patternId ? `pattern:${t.patternId}` : `policy:${t.selection}`,
+      input: JSON.stringify(t.input ?? {}, null, 2), approval: t.requiresApproval, timeout: t.approvalTimeoutSeconds ? String(t.approvalTimeoutSeconds) : '',
+    })),
+  };
+}
+
+export function valuesFromForm(form: Record<string, FormValue>): PlannerValues {
+  return {
+    name: str(form, 'name'), description: str(form, 'description'), type: str(form, 'type'), priority: str(form, 'priority'),
+    containerId: str(form, 'containerId'), maxConcurrency: str(form, 'maxConcurrency'), retryPolicy: str(form, 'retryPolicy'),
+    retryDelayMs: str(form, 'retryDelayMs'), alertOnFailure: checked(form, 'alertOnFailure'), onApprovalTimeout: str(form, 'onApprovalTimeout'),
+    scheduled: checked(form, 'scheduled'), cron: str(form, 'cron'), timezone: str(form, 'timezone'),
+    startDate: str(form, 'startDate'), endDate: str(form, 'endDate'), overlap: str(form, 'overlap') || 'skip',
+    tasks: rows(form, 'tasks').map((r) => ({
+      key: r._key!, id: r.id ?? '', name: r.name ?? '', order: r.order ?? '0', source: r.source ?? '', input: r.input ?? '',
+      approval: r.approval === 'on' || r.approval === 'true', timeout: r.timeout ?? '',
+    })),
+  };
+}
+
+/** Midnight of a calendar date in a time zone, as an ISO instant. */
+export function zonedMidnight(date: string, timeZone: string): string {
+  const utc = new Date(`${date}T00:00:00Z`);
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(utc);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asZone = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
+  return new Date(utc.getTime() - (asZone - utc.getTime())).toISOString();
+}
+
+const numberOr = (text: string, fallback: number) => (text.trim() === '' ? fallback : Number(text));
+
+/** Turns the planner's values into a mission input, or field errors keyed by the form's own names. */
+export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { input?: MissionInput; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const tasks = v.tasks.map((t) => {
+    let input: unknown = {};
+    try {
+      input = t.input.trim() ? JSON.parse(t.input) : {};
+    } catch (err) {
+      errors[`tasks.${t.key}.input`] = `Not valid JSON: ${(err as Error).message}`;
+    }
+    const [kind, value] = t.source.split(':');
+    const policy = (SELECTION_POLICIES as readonly string[]).includes(value ?? '') ? value : 'default_first';
+    return {
+      ...(t.id ? { id: t.id } : {}), name: t.name, order: numberOr(t.order, 0), input,
+      ...(kind === 'pattern' ? { patternId: value, selection: 'fixed' } : { patternId: null, selection: policy }),
+      requiresApproval: t.approval, approvalTimeoutSeconds: t.timeout ? Number(t.timeout) : null,
+    };
+  });
+  let schedule: unknown = null;
+  if (v.scheduled) {
+    const tz = v.timezone || 'UTC';
+    const zoned = (d: string) => {
+      try {
+        return zonedMidnight(d, tz);
+      } catch {
+        return d; // the schema reports the bad time zone
+      }
+    };
+    schedule = { cron: v.cron, timezone: tz, overlap: v.overlap, ...(v.startDate ? { startDate: zoned(v.startDate) } : {}), ...(v.endDate ? { endDate: zoned(v.endDate) } : {}) };
+  }
+  const body = {
+    name: v.name, description: v.description, type: v.type, priority: v.priority, containerId: v.containerId, status,
+    config: {
+      maxConcurrency: numberOr(v.maxConcurrency, 1), retryPolicy: v.retryPolicy, retryDelayMs: numberOr(v.retryDelayMs, 1000),
+      alertOnFailure: v.alertOnFailure, onApprovalTimeout: v.onApprovalTimeout,
+    },
+    schedule, tasks,
+  };
+  const parsed = missionInput.safeParse(body);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const [head, index, ...rest] = issue.path.map(String);
+      const key = head === 'tasks' && index !== undefined ? `tasks.${v.tasks[Number(index)]?.key ?? index}.${rest[0] === 'patternId' || rest[0] === 'selection' ? 'source' : (rest[0] ?? 'name')}`
+        : head === 'config' || head === 'schedule' ? (index ?? head) : (head ?? 'form');
+      errors[key] ??= issue.message;
+    }
+  }
+  return Object.keys(errors).length ? { errors } : { input: parsed.data!, errors };
+}
+
+export const plannerQuery = z.object({ containerId: z.string().optional() });

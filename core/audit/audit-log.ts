@@ -1,0 +1,86 @@
+// The audit log: append-only, hash-chained (db/migrations/0001_init.sql).
+// Write an entry with the same `sql` (transaction) as the change it records.
+import type { TxSql } from '../../db/sql';
+
+export interface Actor {
+  /** User id, or null for the system itself. */
+  id: string | null;
+  /** Username shown in the log ('system' for the system). */
+  name: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { id: null, name: 'system' };
+
+export interface AuditEntry {
+  actor: Actor;
+  action: string;
+  entityType: string;
+  entityId?: string | null;
+  details?: Record<string, unknown>;
+  /** Writers that may retry pass a key: an entry with the same key is recorded once. */
+  idempotencyKey?: string;
+}
+
+export interface AuditRow {
+  id: string;
+  at: Date;
+  actor: string;
+  actorId: string | null;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+/** Appends an entry; returns false when an entry with the same idempotency key exists. */
+export async function appendAudit(sql: TxSql, e: AuditEntry): Promise<boolean> {
+  const rows = await sql`
+    insert into audit_log (actor, actor_id, action, entity_type, entity_id, details, prev_hash, hash, idempotency_key)
+    values (${e.actor.name}, ${e.actor.id}, ${e.action}, ${e.entityType}, ${e.entityId ?? null},
+            ${sql.json((e.details ?? {}) as never)}, '', '', ${e.idempotencyKey ?? null})
+    on conflict (idempotency_key) do nothing
+    returning id`;
+  return rows.length > 0;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  checked: number;
+  brokenId: string | null;
+  reason: string | null;
+}
+
+/** Walks the whole chain in PostgreSQL and names the first broken row. */
+export async function verifyAuditChain(sql: TxSql): Promise<AuditVerification> {
+  const [r] = await sql<{ ok: boolean; checked: string; broken_id: string | null; reason: string | null }[]>`
+    select * from audit_verify()`;
+  return { ok: r!.ok, checked: Number(r!.checked), brokenId: r!.broken_id, reason: r!.reason };
+}
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  /** Return rows with id below this (keyset pagination, newest first). */
+  before?: number;
+  limit: number;
+}
+
+export async function listAudit(sql: TxSql, q: AuditQuery): Promise<AuditRow[]> {
+  const rows = await sql<AuditRow[]>`
+    select id::text as "id", at, actor, actor_id as "actorId", action, entity_type as "entityType",
+           entity_id as "entityId", details, prev_hash as "prevHash", hash
+    from audit_log
+    where true
+      ${q.actor ? sql`and actor = ${q.actor}` : sql``}
+      ${q.action ? sql`and action like ${q.action.replace(/[%_\\]/g, '\\$&') + '%'}` : sql``}
+      ${q.entityType ? sql`and entity_type = ${q.entityType}` : sql``}
+      ${q.entityId ? sql`and entity_id = ${q.entityId}` : sql``}
+      ${q.before ? sql`and audit_log.id < ${q.before}` : sql``}
+    order by audit_log.id desc
+    limit ${q.limit}`;
+  return rows;
+}

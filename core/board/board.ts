@@ -1,0 +1,171 @@
+// The board: runs in columns by status (from Temporal), draft missions (from
+// PostgreSQL), counts and filters; and the activity feed beside it.
+import type { Sql } from '../../db/sql';
+import type { MissionStatus, MissionTrigger } from '../../lib/names';
+import type { TemporalHandle } from '../../lib/temporal';
+import { listAlerts } from '../alerts/alerts';
+import { listAudit, type AuditRow } from '../audit/audit-log';
+import { countRuns, countRunsByExecutionStatus, listRuns, type RunFilter, type RunSummary } from '../runs/visibility';
+import { listMissions, type Mission } from '../missions/missions';
+
+export const BOARD_COLUMNS: { status: MissionStatus; label: string }[] = [
+  { status: 'Running', label: 'Running' },
+  { status: 'Paused', label: 'Paused' },
+  { status: 'NeedsApproval', label: 'Needs approval' },
+  { status: 'Completed', label: 'Completed' },
+  { status: 'Failed', label: 'Failed' },
+  { status: 'Cancelled', label: 'Cancelled' },
+];
+
+export interface BoardFilters {
+  containerId?: string;
+  priority?: string;
+  trigger?: MissionTrigger;
+  q?: string;
+}
+
+export interface Board {
+  drafts: { items: Mission[]; total: number };
+  columns: { status: MissionStatus; label: string; runs: RunSummary[]; count: number }[];
+  filters: BoardFilters;
+}
+
+const PER_COLUMN = 12;
+/** How long a loaded board serves every viewer with the same filters (the UI polls every 3 s). */
+const LIST_TTL_MS = 2000;
+/** Counts move slowly and cost a visibility call each: kept longer. */
+const COUNT_TTL_MS = 10_000;
+
+const CLOSED: Record<string, MissionStatus> = { Completed: 'Completed', Failed: 'Failed', TimedOut: 'Failed', Canceled: 'Cancelled', Terminated: 'Cancelled' };
+
+async function columnCounts(temporal: TemporalHandle, base: RunFilter): Promise<Record<MissionStatus, number>> {
+  // Open runs by MissionStatus (one count each); closed runs in one count grouped by execution status.
+  const [running, paused, waiting, closed] = await Promise.all([
+    countRuns(temporal, { ...base, status: 'Running' }),
+    countRuns(temporal, { ...base, status: 'Paused' }),
+    countRuns(temporal, { ...base, status: 'NeedsApproval' }),
+    countRunsByExecutionStatus(temporal, base),
+  ]);
+  const counts: Record<MissionStatus, number> = { Running: running, Paused: paused, NeedsApproval: waiting, Completed: 0, Failed: 0, Cancelled: 0 };
+  for (const [status, n] of Object.entries(closed)) if (CLOSED[status]) counts[CLOSED[status]] += n;
+  return counts;
+}
+
+async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFilters, counts: (base: RunFilter) => Promise<Record<MissionStatus, number>>): Promise<Board> {
+  const narrowed = !!(filters.priority || filters.q);
+  const missionIds = narrowed
+    ? (await sql<{ id: string }[]>`
+        select id from missions where true
+          ${filters.priority ? sql`and priority = ${filters.priority}` : sql``}
+          ${filters.q ? sql`and name ilike ${'%' + filters.q.replace(/[%_\\]/g, '\\$&') + '%'}` : sql``}
+          ${filters.containerId ? sql`and container_id = ${filters.containerId}` : sql``}
+        limit 500`).map((r) => r.id)
+    : undefined;
+  const base: RunFilter = { containerId: filters.containerId, trigger: filters.trigger, missionIds };
+  const [drafts, count, ...lists] = await Promise.all([
+    filters.trigger ? Promise.resolve({ items: [], total: 0 }) : listMissions(sql, { status: 'draft', containerId: filters.containerId, priority: filters.priority, q: filters.q, limit: PER_COLUMN, offset: 0 }),
+    counts(base),
+    ...BOARD_COLUMNS.map((col) => listRuns(temporal, { ...base, status: col.status }, PER_COLUMN)),
+  ]);
+  return { drafts, columns: BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: count[col.status] })), filters };
+}
+
+export type BoardLoader = (filters: BoardFilters) => Promise<Board>;
+
+/**
+ * Loads boards through a short shared cache: every open board polls, and each
+ * load costs Temporal visibility calls, which the server rate-limits per
+ * namespace. Viewers with the same filters share one load (in flight or done),
+ * so the calls per second stay flat however many boards are open.
+ */
+export function createBoardLoader(sql: Sql, temporal: TemporalHandle, opts: { listTtlMs?: number; countTtlMs?: number } = {}): BoardLoader {
+  const boards = new Map<string, { at: number; board: Promise<Board> }>();
+  const counts = new Map<string, { at: number; counts: Promise<Record<MissionStatus, number>> }>();
+  const listTtl = opts.listTtlMs ?? LIST_TTL_MS;
+  const countTtl = opts.countTtlMs ?? COUNT_TTL_MS;
+  const cachedCounts = (base: RunFilter) => {
+    const key = JSON.stringify(base);
+    const hit = counts.get(key);
+    if (hit && Date.now() - hit.at < countTtl) return hit.counts;
+    const entry = { at: Date.now(), counts: columnCounts(temporal, base) };
+    entry.counts.catch(() => counts.delete(key));
+    counts.set(key, entry);
+    return entry.counts;
+  };
+  return (filters) => {
+    const key = JSON.stringify(filters);
+    const hit = boards.get(key);
+    if (hit && Date.now() - hit.at < listTtl) return hit.board;
+    if (boards.size > 200) boards.clear(); // many distinct searches: start over rather than grow
+    const entry = { at: Date.now(), board: loadBoardNow(sql, temporal, filters, cachedCounts) };
+    entry.board.catch(() => boards.delete(key));
+    boards.set(key, entry);
+    return entry.board;
+  };
+}
+
+/** One board, loaded now (no cache). */
+export function loadBoard(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
+  return loadBoardNow(sql, temporal, filters, (base) => columnCounts(temporal, base));
+}
+
+export interface FeedItem {
+  at: Date;
+  actor: string;
+  action: string;
+  text: string;
+  href: string | null;
+  alert: boolean;
+}
+
+const ACTIONS: Record<string, string> = {
+  'mission.executed': 'started a run',
+  'run.paused': 'paused a run',
+  'run.resumed': 'resumed a run',
+  'run.cancel_requested': 'cancelled a run',
+  'run.cancelled': 'run cancelled',
+  'run.failed': 'run failed',
+  'approval.approved': 'approved',
+  'approval.approved_with_notes': 'approved with notes',
+  'approval.edited_and_approved': 'edited and approved',
+  'approval.changes_requested': 'requested changes',
+  'approval.rejected': 'rejected',
+  'approval.refused': 'decision refused',
+  'outbound.would_send': 'would send (dry run)',
+  'outbound.sent': 'sent',
+  'outbound.blocked': 'send blocked',
+  'pattern.created': 'created a pattern',
+  'pattern.updated': 'changed a pattern',
+  'mission.created': 'created a mission',
+  'safety.dry_run.toggled': 'toggled dry-run',
+  'safety.channel_toggled': 'toggled a channel',
+  'schedule.paused': 'paused a schedule',
+  'schedule.unpaused': 'unpaused a schedule',
+  'schedule.run_now': 'ran a schedule now',
+};
+
+function hrefOf(e: AuditRow): string | null {
+  if (e.entityType === 'run' && e.entityId) return `/runs/${encodeURIComponent(e.entityId)}`;
+  if (e.entityType === 'mission' && e.entityId) {
+    const wf = (e.details as { workflowId?: string }).workflowId;
+    return wf ? `/runs/${encodeURIComponent(wf)}` : `/missions/${e.entityId}`;
+  }
+  if (e.entityType === 'pattern' && e.entityId) return `/patterns/${e.entityId}`;
+  return null;
+}
+
+/** Recent events worth a glance, and open alerts first. */
+export async function loadFeed(sql: Sql, limit = 15): Promise<{ alerts: { id: string; message: string; at: Date; workflowId: string | null }[]; items: FeedItem[] }> {
+  const [alerts, entries] = await Promise.all([
+    listAlerts(sql, { open: true, limit: 5 }).then((rows) => rows.map((a) => ({ id: a.id, message: a.message, at: a.createdAt, workflowId: a.workflowId }))),
+    listAudit(sql, { limit: limit * 2 }),
+  ]);
+  const items = entries
+    .filter((e) => ACTIONS[e.action])
+    .slice(0, limit)
+    .map((e) => ({
+      at: e.at, actor: e.actor, action: e.action, alert: false, href: hrefOf(e),
+      text: `${ACTIONS[e.action]}${(e.details as { taskName?: string }).taskName ? ` "${(e.details as { taskName?: string }).taskName}"` : ''}${(e.details as { channel?: string }).channel ? ` via ${(e.details as { channel?: string }).channel}` : ''}`,
+    }));
+  return { alerts, items };
+}

@@ -1,0 +1,246 @@
+// Missions and their tasks in PostgreSQL: definitions only. Runs live in
+// Temporal; `buildPlan` takes the snapshot a run works from.
+import type { Sql, TxSql } from '../../db/sql';
+import { rethrowConstraint } from '../../db/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import type { MissionPlan, PinnedPattern, PlanTask } from '../../workflows/messages';
+import { appendAudit, type Actor } from '../audit/audit-log';
+import type { MissionConfigInput, MissionInput, MissionPatch, ScheduleInput, TaskInput } from './schemas';
+import { randomSecret } from '../access/credentials';
+
+export interface MissionTask {
+  id: string;
+  name: string;
+  order: number;
+  selection: 'fixed' | 'default_first' | 'random' | 'success_weighted';
+  patternId: string | null;
+  patternName: string | null;
+  input: unknown;
+  requiresApproval: boolean;
+  approvalTimeoutSeconds: number | null;
+}
+
+export interface Mission {
+  id: string;
+  name: string;
+  description: string;
+  type: 'manual' | 'scheduled' | 'triggered';
+  priority: 'low' | 'medium' | 'high' | 'urgent';
+  status: 'draft' | 'active' | 'paused';
+  containerId: string;
+  containerName: string;
+  config: MissionConfigInput;
+  schedule: ScheduleInput | null;
+  hasTriggerSecret: boolean;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  taskCount: number;
+  tasks?: MissionTask[];
+}
+
+const columns = (sql: TxSql) => sql`
+  m.id, m.name, m.description, m.type, m.priority, m.status, m.container_id as "containerId", c.name as "containerName",
+  m.config, m.schedule, (m.trigger_secret is not null) as "hasTriggerSecret", m.created_by as "createdBy",
+  m.created_at as "createdAt", m.updated_at as "updatedAt",
+  (select count(*)::int from mission_tasks t where t.mission_id = m.id) as "taskCount"`;
+
+export async function listMissions(
+  sql: TxSql,
+  q: { type?: string; priority?: string; status?: string; containerId?: string; q?: string; scheduled?: boolean; limit: number; offset: number },
+): Promise<{ items: Mission[]; total: number }> {
+  const where = sql`
+    where true
+      ${q.scheduled ? sql`and m.schedule is not null` : sql``}
+      ${q.type ? sql`and m.type = ${q.type}` : sql``}
+      ${q.priority ? sql`and m.priority = ${q.priority}` : sql``}
+      ${q.status ? sql`and m.status = ${q.status}` : sql``}
+      ${q.containerId ? sql`and m.container_id = ${q.containerId}` : sql``}
+      ${q.q ? sql`and m.name ilike ${'%' + q.q.replace(/[%_\\]/g, '\\$&') + '%'}` : sql``}`;
+  const items = await sql<Mission[]>`
+    select ${columns(sql)} from missions m join containers c on c.id = m.container_id ${where}
+    order by array_position(array['urgent','high','medium','low'], m.priority), lower(m.name)
+    limit ${q.limit} offset ${q.offset}`;
+  const [{ total }] = (await sql`select count(*)::int as total from missions m ${where}`) as [{ total: number }];
+  return { items, total };
+}
+
+export async function listTasks(sql: TxSql, missionId: string): Promise<MissionTask[]> {
+  return sql<MissionTask[]>`
+    select t.id, t.name, t.task_order as "order", t.selection, t.pattern_id as "patternId", p.name as "patternName",
+           t.input, t.requires_approval as "requiresApproval", t.approval_timeout_seconds as "approvalTimeoutSeconds"
+    from mission_tasks t left join patterns p on p.id = t.pattern_id
+    where t.mission_id = ${missionId} order by t.task_order, t.created_at, lower(t.name)`;
+}
+
+export async function getMission(sql: TxSql, id: string): Promise<Mission> {
+  const [row] = await sql<Mission[]>`select ${columns(sql)} from missions m join containers c on c.id = m.container_id where m.id = ${id}`;
+  if (!row) throw new NotFoundError('Mission');
+  return { ...row, tasks: await listTasks(sql, id) };
+}
+
+/** A task's pattern must exist, be active and belong to the mission's container. */
+async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[]): Promise<void> {
+  const names = new Set<string>();
+  for (const [i, t] of tasks.entries()) {
+    const key = t.name.toLowerCase();
+    if (names.has(key)) throw new ValidationError(`tasks.${i}.name: another task is already named "${t.name}".`, [{ path: `tasks.${i}.name`, message: 'duplicate task name' }]);
+    names.add(key);
+    if (!t.patternId) continue;
+    const [p] = await tx<{ containerId: string; isActive: boolean; name: string }[]>`
+      select container_id as "containerId", is_active as "isActive", name from patterns where id = ${t.patternId}`;
+    const problem = !p ? 'does not exist' : p.containerId !== containerId ? `("${p.name}") belongs to another container` : !p.isActive ? `("${p.name}") is inactive` : null;
+    if (problem) throw new ValidationError(`tasks.${i}.patternId: the pattern ${problem}.`, [{ path: `tasks.${i}.patternId`, message: `the pattern ${problem}` }]);
+  }
+}
+
+/** Makes the mission's tasks exactly `tasks`: those with a known id are updated in place, keeping their ids. */
+async function syncTasks(tx: TxSql, missionId: string, tasks: TaskInput[]): Promise<void> {
+  const keep = tasks.map((t) => t.id).filter((id): id is string => !!id);
+  await tx`delete from mission_tasks where mission_id = ${missionId} ${keep.length ? tx`and id not in ${tx(keep)}` : tx``}`;
+  for (const t of tasks) {
+    const values = {
+      name: t.name, order: t.order, selection: t.selection, patternId: t.patternId ?? null, input: tx.json((t.input ?? {}) as never),
+      approval: t.requiresApproval, timeout: t.approvalTimeoutSeconds ?? null,
+    };
+    const [updated] = t.id
+      ? await tx`
+          update mission_tasks set name = ${values.name}, task_order = ${values.order}, selection = ${values.selection},
+            pattern_id = ${values.patternId}, input = ${values.input}, requires_approval = ${values.approval},
+            approval_timeout_seconds = ${values.timeout}
+          where id = ${t.id} and mission_id = ${missionId} returning id`
+      : [];
+    if (t.id && !updated) throw new ValidationError(`Task ${t.id} does not belong to this mission.`);
+    if (!updated) {
+      await tx`
+        insert into mission_tasks (mission_id, name, task_order, selection, pattern_id, input, requires_approval, approval_timeout_seconds)
+        values (${missionId}, ${values.name}, ${values.order}, ${values.selection}, ${values.patternId}, ${values.input}, ${values.approval}, ${values.timeout})`;
+    }
+  }
+}
+
+async function assertContainer(tx: TxSql, id: string): Promise<void> {
+  const [c] = await tx`select 1 from containers where id = ${id}`;
+  if (!c) throw new ValidationError('containerId: the container does not exist.', [{ path: 'containerId', message: 'the container does not exist' }]);
+}
+
+export type AfterWrite = (tx: TxSql, mission: Mission) => Promise<void>;
+
+export async function createMission(
+  sql: Sql, input: MissionInput, actor: Actor, afterWrite?: AfterWrite,
+): Promise<{ mission: Mission; triggerSecret: string | null }> {
+  try {
+    return await sql.begin(async (tx) => {
+      await assertContainer(tx, input.containerId);
+      await validateTasks(tx, input.containerId, input.tasks);
+      const triggerSecret = input.type === 'triggered' ? randomSecret(32) : null;
+      const [row] = await tx<{ id: string }[]>`
+        insert into missions (name, description, type, priority, status, container_id, config, schedule, trigger_secret, created_by)
+        values (${input.name}, ${input.description}, ${input.type}, ${input.priority}, ${input.status}, ${input.containerId},
+                ${tx.json(input.config)}, ${input.schedule ? tx.json(input.schedule) : null}, ${triggerSecret}, ${actor.name})
+        returning id`;
+      await syncTasks(tx, row!.id, input.tasks);
+      const mission = await getMission(tx, row!.id);
+      await appendAudit(tx, { actor, action: 'mission.created', entityType: 'mission', entityId: mission.id, details: { name: mission.name, type: mission.type, tasks: input.tasks.length } });
+      await afterWrite?.(tx, mission);
+      return { mission, triggerSecret };
+    });
+  } catch (err) {
+    rethrowConstraint(err, { unique: `A mission named "${input.name}" already exists.` });
+  }
+}
+
+export async function updateMission(sql: Sql, id: string, patch: MissionPatch, actor: Actor, afterWrite?: AfterWrite): Promise<Mission> {
+  try {
+    return await sql.begin(async (tx) => {
+      const [locked] = await tx`select id from missions where id = ${id} for update`;
+      if (!locked) throw new NotFoundError('Mission');
+      const before = await getMission(tx, id);
+      const containerId = patch.containerId ?? before.containerId;
+      if (patch.containerId) await assertContainer(tx, containerId);
+      const tasks = patch.tasks ?? (patch.containerId ? before.tasks!.map(taskToInput) : undefined);
+      if (tasks) await validateTasks(tx, containerId, tasks);
+      const type = patch.type ?? before.type;
+      const schedule = patch.schedule === undefined ? before.schedule : patch.schedule;
+      await tx`
+        update missions set
+          name = ${patch.name ?? before.name}, description = ${patch.description ?? before.description}, type = ${type},
+          priority = ${patch.priority ?? before.priority}, container_id = ${containerId},
+          status = ${patch.status ?? before.status},
+          config = ${tx.json({ ...before.config, ...patch.config })},
+          schedule = ${schedule ? tx.json(schedule) : null},
+          trigger_secret = case when ${type} = 'triggered' then coalesce(trigger_secret, ${randomSecret(32)}) else trigger_secret end,
+          updated_at = now()
+        where id = ${id}`;
+      if (patch.tasks) await syncTasks(tx, id, patch.tasks);
+      const mission = await getMission(tx, id);
+      const { tasks: _t, ...changes } = patch;
+      await appendAudit(tx, { actor, action: 'mission.updated', entityType: 'mission', entityId: id, details: { changes, ...(patch.tasks ? { tasks: patch.tasks.length } : {}) } });
+      await afterWrite?.(tx, mission);
+      return mission;
+    });
+  } catch (err) {
+    rethrowConstraint(err, { unique: `A mission named "${patch.name}" already exists.` });
+  }
+}
+
+export function taskToInput(t: MissionTask): TaskInput {
+  return {
+    id: t.id, name: t.name, order: t.order, patternId: t.patternId, selection: t.selection, input: t.input,
+    requiresApproval: t.requiresApproval, approvalTimeoutSeconds: t.approvalTimeoutSeconds,
+  };
+}
+
+export async function deleteMission(sql: Sql, id: string, actor: Actor, beforeDelete?: AfterWrite): Promise<void> {
+  await sql.begin(async (tx) => {
+    const mission = await getMission(tx, id);
+    await beforeDelete?.(tx, mission);
+    await tx`delete from missions where id = ${id}`;
+    await appendAudit(tx, { actor, action: 'mission.deleted', entityType: 'mission', entityId: id, details: { name: mission.name } });
+  });
+}
+
+export async function setMissionStatus(tx: TxSql, id: string, status: Mission['status']): Promise<void> {
+  await tx`update missions set status = ${status}, updated_at = now() where id = ${id}`;
+}
+
+export async function rotateTriggerSecret(sql: Sql, id: string, actor: Actor): Promise<string> {
+  const secret = randomSecret(32);
+  await sql.begin(async (tx) => {
+    const [row] = await tx`update missions set trigger_secret = ${secret}, updated_at = now() where id = ${id} returning id`;
+    if (!row) throw new NotFoundError('Mission');
+    await appendAudit(tx, { actor, action: 'mission.trigger_secret_rotated', entityType: 'mission', entityId: id });
+  });
+  return secret;
+}
+
+export async function triggerSecretOf(sql: TxSql, id: string): Promise<string | null> {
+  const [row] = await sql<{ secret: string | null }[]>`select trigger_secret as secret from missions where id = ${id}`;
+  if (!row) throw new NotFoundError('Mission');
+  return row.secret;
+}
+
+/** The snapshot a run works from: every fixed task pinned to its pattern's current version. */
+export async function buildPlan(sql: TxSql, missionId: string): Promise<MissionPlan> {
+  const mission = await getMission(sql, missionId);
+  if (mission.tasks!.length === 0) throw new ConflictError(`Mission "${mission.name}" has no tasks yet; add at least one before running it.`);
+  const tasks: PlanTask[] = [];
+  for (const t of mission.tasks!) {
+    let pattern: PlanTask['pattern'] = null;
+    if (t.patternId) {
+      const [p] = await sql<{ name: string; isActive: boolean; versionId: string; version: number; config: PinnedPattern['config'] }[]>`
+        select p.name, p.is_active as "isActive", v.id as "versionId", v.version, v.config
+        from patterns p join pattern_versions v on v.id = p.current_version_id where p.id = ${t.patternId}`;
+      if (!p?.isActive) throw new ConflictError(`Task "${t.name}" uses pattern "${p?.name ?? t.patternName}", which is inactive; activate it or change the task.`);
+      pattern = { patternId: t.patternId, patternName: p.name, versionId: p.versionId, version: p.version, config: p.config };
+    }
+    tasks.push({
+      id: t.id, name: t.name, order: t.order, selection: t.selection, pattern, input: t.input,
+      requiresApproval: t.requiresApproval, approvalTimeoutSeconds: t.approvalTimeoutSeconds,
+    });
+  }
+  return {
+    missionId: mission.id, missionName: mission.name, containerId: mission.containerId, priority: mission.priority,
+    config: mission.config, tasks,
+  };
+}

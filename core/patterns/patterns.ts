@@ -1,0 +1,243 @@
+// Patterns: versioned JavaScript functions in a container. Every change to
+// code or config is a new immutable version; the pattern points at its
+// current one. Metadata (name, flags, priority) changes in place.
+import type { Sql, TxSql } from '../../db/sql';
+import { rethrowConstraint } from '../../db/errors';
+import { AppError, ConflictError, NotFoundError } from '../../lib/errors';
+import type { ShapeCheck } from './sandbox';
+import { appendAudit, type Actor } from '../audit/audit-log';
+import { getContainer } from './containers';
+import type { Category, PatternConfig, PatternInput, PatternPatch } from './schemas';
+
+export interface PatternStats {
+  totalExecutions: number;
+  successCount: number;
+  failureCount: number;
+  avgExecutionTime: number | null;
+  lastExecuted: Date | null;
+}
+
+export interface Pattern {
+  id: string;
+  containerId: string;
+  containerName: string;
+  category: Category;
+  name: string;
+  description: string;
+  isDefault: boolean;
+  isActive: boolean;
+  priority: number;
+  version: number;
+  versionId: string;
+  config: PatternConfig;
+  code: string;
+  stats: PatternStats;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface PatternVersion {
+  id: string;
+  patternId: string;
+  version: number;
+  code: string;
+  config: PatternConfig;
+  note: string | null;
+  restoredFrom: number | null;
+  createdBy: string;
+  createdAt: Date;
+  stats: PatternStats;
+}
+
+/** Checks code against the pattern contract (the sandbox pool's `check`). */
+export type CodeChecker = (code: string) => Promise<ShapeCheck>;
+
+export class InvalidCodeError extends AppError {
+  constructor(message: string, position?: { line: number; column: number }) {
+    super(400, 'invalid_code', position ? `${message} (line ${position.line}, column ${position.column})` : message, position ? { ...position } : undefined);
+  }
+}
+
+// Statistics columns of the row aliased `s` (a pattern, or one version).
+const statsColumns = (sql: TxSql) => sql`
+  s.total_executions::float8 as "totalExecutions", s.success_count::float8 as "successCount",
+  s.failure_count::float8 as "failureCount", s.total_duration_ms as "totalDurationMs", s.last_executed_at as "lastExecuted"`;
+
+interface StatsRow {
+  totalExecutions: number;
+  successCount: number;
+  failureCount: number;
+  totalDurationMs: number;
+  lastExecuted: Date | null;
+}
+
+function withStats<T>(row: T & StatsRow): T & { stats: PatternStats } {
+  const { totalExecutions, successCount, failureCount, totalDurationMs, lastExecuted, ...rest } = row;
+  const avg = totalExecutions > 0 ? Math.round((totalDurationMs / totalExecutions) * 100) / 100 : null;
+  return { ...(rest as T), stats: { totalExecutions, successCount, failureCount, avgExecutionTime: avg, lastExecuted } };
+}
+
+const patternColumns = (sql: TxSql) => sql`
+  s.id, s.container_id as "containerId", c.name as "containerName", c.category, s.name, s.description,
+  s.is_default as "isDefault", s.is_active as "isActive", s.priority, v.version, v.id as "versionId", v.config, v.code,
+  ${statsColumns(sql)}, s.created_at as "createdAt", s.updated_at as "updatedAt"`;
+
+const fromPatterns = (sql: TxSql) => sql`
+  from patterns s join containers c on c.id = s.container_id join pattern_versions v on v.id = s.current_version_id`;
+
+const versionColumns = (sql: TxSql) => sql`
+  s.id, s.pattern_id as "patternId", s.version, s.code, s.config, s.note, s.restored_from as "restoredFrom",
+  s.created_by as "createdBy", s.created_at as "createdAt", ${statsColumns(sql)}`;
+
+type PatternRow = Omit<Pattern, 'stats'> & StatsRow;
+type VersionRow = Omit<PatternVersion, 'stats'> & StatsRow;
+
+export async function listPatterns(
+  sql: TxSql,
+  q: { containerId?: string; category?: Category; active?: boolean; q?: string; limit: number; offset: number },
+): Promise<{ items: Pattern[]; total: number }> {
+  const where = sql`
+    where true
+      ${q.containerId ? sql`and s.container_id = ${q.containerId}` : sql``}
+      ${q.category ? sql`and c.category = ${q.category}` : sql``}
+      ${q.active !== undefined ? sql`and s.is_active = ${q.active}` : sql``}
+      ${q.q ? sql`and s.name ilike ${'%' + q.q.replace(/[%_\\]/g, '\\$&') + '%'}` : sql``}`;
+  const items = await sql<PatternRow[]>`
+    select ${patternColumns(sql)} ${fromPatterns(sql)} ${where}
+    order by lower(c.name), s.is_default desc, s.priority desc, lower(s.name)
+    limit ${q.limit} offset ${q.offset}`;
+  const [{ total }] = (await sql`select count(*)::int as total ${fromPatterns(sql)} ${where}`) as [{ total: number }];
+  return { items: items.map((r) => withStats(r)), total };
+}
+
+export async function getPattern(sql: TxSql, id: string): Promise<Pattern> {
+  const [row] = await sql<PatternRow[]>`select ${patternColumns(sql)} ${fromPatterns(sql)} where s.id = ${id}`;
+  if (!row) throw new NotFoundError('Pattern');
+  return withStats(row);
+}
+
+async function assertValidCode(check: CodeChecker, code: string): Promise<void> {
+  const result = await check(code);
+  if (!result.ok) throw new InvalidCodeError(result.message, result.position);
+}
+
+async function insertVersion(
+  tx: TxSql,
+  p: { patternId: string; code: string; config: PatternConfig; note?: string | null; restoredFrom?: number | null; actor: Actor },
+): Promise<{ id: string; version: number }> {
+  const [row] = await tx<{ id: string; version: number }[]>`
+    insert into pattern_versions (pattern_id, version, code, config, note, restored_from, created_by)
+    values (${p.patternId},
+            (select coalesce(max(version), 0) + 1 from pattern_versions where pattern_id = ${p.patternId}),
+            ${p.code}, ${tx.json(p.config)}, ${p.note ?? null}, ${p.restoredFrom ?? null}, ${p.actor.name})
+    returning id, version`;
+  await tx`update patterns set current_version_id = ${row!.id}, updated_at = now() where id = ${p.patternId}`;
+  return row!;
+}
+
+const uniqueMessage = (name: string) => ({ unique: `This container already has a pattern named "${name}", or already has a default pattern.` });
+
+export async function createPattern(sql: Sql, input: PatternInput, actor: Actor, check: CodeChecker): Promise<Pattern> {
+  await assertValidCode(check, input.code);
+  try {
+    return await sql.begin(async (tx) => {
+      await getContainer(tx, input.containerId);
+      await tx`select pg_advisory_xact_lock(hashtext(${input.containerId}))`;
+      const [row] = await tx<{ id: string }[]>`
+        insert into patterns (container_id, name, description, is_default, is_active, priority)
+        values (${input.containerId}, ${input.name}, ${input.description}, ${input.isDefault}, ${input.isActive}, ${input.priority})
+        returning id`;
+      const v = await insertVersion(tx, { patternId: row!.id, code: input.code, config: input.config, note: input.note ?? 'created', actor });
+      await appendAudit(tx, {
+        actor, action: 'pattern.created', entityType: 'pattern', entityId: row!.id,
+        details: { name: input.name, containerId: input.containerId, version: v.version, config: input.config },
+      });
+      return getPattern(tx, row!.id);
+    });
+  } catch (err) {
+    rethrowConstraint(err, uniqueMessage(input.name));
+  }
+}
+
+export async function updatePattern(sql: Sql, id: string, patch: PatternPatch, actor: Actor, check: CodeChecker): Promise<Pattern> {
+  if (patch.code !== undefined) await assertValidCode(check, patch.code);
+  try {
+    return await sql.begin(async (tx) => {
+      const [locked] = await tx`select id from patterns where id = ${id} for update`;
+      if (!locked) throw new NotFoundError('Pattern');
+      const before = await getPattern(tx, id);
+      const config = { ...before.config, ...patch.config };
+      const codeChanged = patch.code !== undefined && patch.code !== before.code;
+      const configChanged = JSON.stringify(config) !== JSON.stringify(before.config);
+      await tx`
+        update patterns set
+          name = ${patch.name ?? before.name},
+          description = ${patch.description ?? before.description},
+          is_default = ${patch.isDefault ?? before.isDefault},
+          is_active = ${patch.isActive ?? before.isActive},
+          priority = ${patch.priority ?? before.priority},
+          updated_at = now()
+        where id = ${id}`;
+      let version = before.version;
+      if (codeChanged || configChanged) {
+        version = (await insertVersion(tx, { patternId: id, code: patch.code ?? before.code, config, note: patch.note ?? null, actor })).version;
+      }
+      const { code: _code, ...rest } = patch;
+      await appendAudit(tx, {
+        actor, action: 'pattern.updated', entityType: 'pattern', entityId: id,
+        details: { changes: rest, codeChanged, ...(version !== before.version ? { version: { from: before.version, to: version } } : {}) },
+      });
+      return getPattern(tx, id);
+    });
+  } catch (err) {
+    rethrowConstraint(err, uniqueMessage(patch.name ?? 'that name'));
+  }
+}
+
+export async function listVersions(sql: TxSql, patternId: string): Promise<PatternVersion[]> {
+  await getPattern(sql, patternId);
+  const rows = await sql<VersionRow[]>`
+    select ${versionColumns(sql)} from pattern_versions s where s.pattern_id = ${patternId} order by s.version desc`;
+  return rows.map((r) => withStats(r));
+}
+
+export async function getVersion(sql: TxSql, patternId: string, version: number): Promise<PatternVersion> {
+  const [row] = await sql<VersionRow[]>`
+    select ${versionColumns(sql)} from pattern_versions s where s.pattern_id = ${patternId} and s.version = ${version}`;
+  if (!row) throw new NotFoundError(`Version ${version} of this pattern`);
+  return withStats(row);
+}
+
+/** Makes an old version current again, as a new version (history only grows). */
+export async function restoreVersion(sql: Sql, patternId: string, version: number, actor: Actor): Promise<Pattern> {
+  return sql.begin(async (tx) => {
+    const [locked] = await tx`select id from patterns where id = ${patternId} for update`;
+    if (!locked) throw new NotFoundError('Pattern');
+    const old = await getVersion(tx, patternId, version);
+    const created = await insertVersion(tx, { patternId, code: old.code, config: old.config, note: `restored from v${version}`, restoredFrom: version, actor });
+    await appendAudit(tx, {
+      actor, action: 'pattern.version_restored', entityType: 'pattern', entityId: patternId,
+      details: { restoredFrom: version, version: created.version },
+    });
+    return getPattern(tx, patternId);
+  });
+}
+
+/** Deletes a pattern no mission uses; otherwise names the missions that still do. */
+export async function deletePattern(sql: Sql, id: string, actor: Actor): Promise<void> {
+  await sql.begin(async (tx) => {
+    const pattern = await getPattern(tx, id);
+    const users = await tx<{ name: string }[]>`
+      select distinct m.name from mission_tasks t join missions m on m.id = t.mission_id
+      where t.pattern_id = ${id} order by m.name limit 5`;
+    if (users.length) {
+      throw new ConflictError(
+        `Missions still use this pattern (${users.map((u) => u.name).join(', ')}). Change their tasks first, or deactivate the pattern instead.`,
+        { missions: users.map((u) => u.name) },
+      );
+    }
+    await tx`update patterns set current_version_id = null where id = ${id}`;
+    await tx`delete from patterns where id = ${id}`;
+    await appendAudit(tx, { actor, action: 'pattern.deleted', entityType: 'pattern', entityId: id, details: { name: pattern.name, lastVersion: pattern.version } });
+  });
+}

@@ -1,0 +1,142 @@
+// Runs one pattern version in the sandbox and records the run: the shared
+// path of POST /api/inject and of a mission task. Outbound attempts go
+// through the host's safety checks; the run, its outbound attempts and the
+// statistics are recorded once per execution key.
+import type { Actor } from '../audit/audit-log';
+import { recordRun } from './pattern-runs';
+import type { PatternConfig } from './schemas';
+import type { Sql } from '../../db/sql';
+import { sendOutbound, OutboundBlockedError, type Adapters, type OutboundAttempt } from '../safety/outbound';
+import { PatternError, type PatternSandbox, type RunContext } from './sandbox';
+
+
+/** Outbound attempts one run may make; a pattern that loops on send stops here, not at its timeout. */
+export const MAX_SENDS_PER_RUN = 100;
+
+export interface RunnableVersion {
+  patternId: string;
+  patternName: string;
+  versionId: string;
+  version: number;
+  code: string;
+  config: PatternConfig;
+}
+
+export interface PatternRunDeps {
+  sql: Sql;
+  sandbox: PatternSandbox;
+  adapters: Adapters;
+}
+
+export interface PatternRunRequest {
+  pattern: RunnableVersion;
+  input: unknown;
+  context?: RunContext;
+  executionKey: string;
+  /** Outbound sends are keyed by this plus their number, so every attempt of one task run sends at most once. */
+  effectsKey?: string;
+  source: 'inject' | 'mission';
+  actor: Actor;
+  timeoutMs?: number;
+  missionId?: string | null;
+  workflowId?: string | null;
+  taskId?: string | null;
+  attempt?: number;
+  signal?: AbortSignal;
+}
+
+export interface PatternRunResult {
+  output: unknown;
+  logs: string[];
+  logsTruncated: boolean;
+  durationMs: number;
+  outbound: OutboundAttempt[];
+  pattern: { id: string; name: string; version: number; versionId: string };
+}
+
+/** A failed run: the PatternError plus what the run did before it failed. */
+export class PatternRunError extends PatternError {
+  constructor(
+    cause: PatternError,
+    readonly outbound: OutboundAttempt[],
+    readonly durationMs: number,
+  ) {
+    super(cause.kind, cause.message, cause.position, cause.logs);
+  }
+}
+
+export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): Promise<PatternRunResult> {
+  const { pattern } = req;
+  const outbound: OutboundAttempt[] = [];
+  let blocked = false;
+  let sends = 0;
+  const started = performance.now();
+  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }) =>
+    recordRun(deps.sql, {
+      executionKey: req.executionKey,
+      patternId: pattern.patternId,
+      versionId: pattern.versionId,
+      patternName: pattern.patternName,
+      version: pattern.version,
+      source: req.source,
+      missionId: req.missionId,
+      workflowId: req.workflowId,
+      taskId: req.taskId,
+      attempt: req.attempt,
+      status,
+      errorKind: extra.error?.kind ?? null,
+      errorMessage: extra.error?.message ?? null,
+      output: extra.output,
+      logs: extra.logs,
+      outbound,
+      durationMs: extra.durationMs,
+      actor: req.actor.name,
+    });
+
+  try {
+    const result = await deps.sandbox.run({
+      code: pattern.code,
+      input: req.input,
+      context: req.context,
+      timeoutMs: req.timeoutMs ?? pattern.config.timeout,
+      signal: req.signal,
+      onOutbound: async (channel, payload) => {
+        const n = ++sends;
+        if (n > MAX_SENDS_PER_RUN) throw new Error(`A run may send at most ${MAX_SENDS_PER_RUN} outbound messages.`);
+        try {
+          const { attempt, reply } = await sendOutbound(deps, {
+            channel,
+            payload,
+            idempotencyKey: `${req.effectsKey ?? req.executionKey}#${n}`,
+            patternId: pattern.patternId,
+            executionKey: req.executionKey,
+            actor: req.actor,
+          });
+          outbound.push(attempt);
+          return reply;
+        } catch (err) {
+          const attempt = (err as { attempt?: OutboundAttempt }).attempt;
+          if (attempt) outbound.push(attempt);
+          if (err instanceof OutboundBlockedError) blocked = true;
+          throw err;
+        }
+      },
+    });
+    await record('succeeded', { output: result.output, logs: result.logs, durationMs: result.durationMs });
+    return {
+      output: result.output,
+      logs: result.logs,
+      logsTruncated: result.logsTruncated,
+      durationMs: result.durationMs,
+      outbound,
+      pattern: { id: pattern.patternId, name: pattern.patternName, version: pattern.version, versionId: pattern.versionId },
+    };
+  } catch (err) {
+    const base = err instanceof PatternError ? err : new PatternError('crashed', (err as Error).message);
+    // A run that failed after one of its sends was refused cannot succeed by retrying.
+    const cause = blocked && base.kind === 'runtime' ? new PatternError('blocked', base.message, undefined, base.logs) : base;
+    const durationMs = performance.now() - started;
+    if (cause.kind !== 'cancelled') await record('failed', { logs: cause.logs, durationMs, error: cause });
+    throw new PatternRunError(cause, outbound, durationMs);
+  }
+}

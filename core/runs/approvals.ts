@@ -1,0 +1,32 @@
+// Every pending decision across runs: runs whose MissionStatus is
+// NeedsApproval, each asked for its pending approvals.
+import type { TemporalHandle } from '../../lib/temporal';
+import { progressQuery } from '../../workflows/messages';
+import { listRuns, type RunSummary } from './visibility';
+
+export interface PendingApproval {
+  run: RunSummary;
+  taskId: string;
+  taskName: string;
+  output: unknown;
+  requestedAt: string;
+  deadline: string | null;
+  pattern: { id: string; name: string; version: number } | null;
+  notes: string[];
+  runs: number;
+}
+
+export async function pendingApprovals(temporal: TemporalHandle, opts: { missionId?: string; limit?: number } = {}): Promise<PendingApproval[]> {
+  const { runs } = await listRuns(temporal, { status: 'NeedsApproval', missionId: opts.missionId }, opts.limit ?? 50);
+  const lists = await Promise.all(
+    runs.map(async (run) => {
+      const p = await temporal.client.workflow.getHandle(run.workflowId).query(progressQuery).catch(() => null);
+      if (!p) return [];
+      return p.pendingApprovals.map((a) => {
+        const t = p.tasks.find((x) => x.id === a.taskId)!;
+        return { run, taskId: a.taskId, taskName: a.taskName, output: a.output, requestedAt: a.requestedAt, deadline: a.deadline, pattern: t.pattern, notes: t.notes, runs: t.runs };
+      });
+    }),
+  );
+  return lists.flat().sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+}

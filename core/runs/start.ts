@@ -1,0 +1,56 @@
+// Starting a run of a mission: the plan snapshot, the workflow id, search
+// attributes and memo, and the audit entry.
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { TxSql } from '../../db/sql';
+import { ConflictError } from '../../lib/errors';
+import { MISSION_WORKFLOW_TYPE, missionWorkflowId, type MissionTrigger } from '../../lib/names';
+import type { TemporalHandle } from '../../lib/temporal';
+import { containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, type MissionInput, type MissionPlan } from '../../workflows/messages';
+import { appendAudit, type Actor } from '../audit/audit-log';
+import { buildPlan, getMission } from '../missions/missions';
+import { unavailable } from './temporal-errors';
+
+/** Options shared by API starts and schedule actions: ids, search attributes, memo and the Web UI summary. */
+export function startOptions(plan: Pick<MissionPlan, 'missionId' | 'missionName' | 'containerId' | 'priority'>, trigger: MissionTrigger) {
+  return {
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: missionIdKey, value: plan.missionId },
+      { key: containerIdKey, value: plan.containerId },
+      { key: missionStatusKey, value: 'Running' },
+      { key: missionTriggerKey, value: trigger },
+    ]),
+    memo: { missionName: plan.missionName, priority: plan.priority },
+    staticSummary: `${plan.missionName} (${trigger})`,
+  };
+}
+
+export async function executeMission(
+  sql: TxSql,
+  temporal: TemporalHandle,
+  req: { missionId: string; trigger: MissionTrigger; actor: Actor; input?: unknown; workflowSuffix?: string },
+): Promise<{ workflowId: string; runId: string }> {
+  const mission = await getMission(sql, req.missionId);
+  if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
+  const plan = await buildPlan(sql, req.missionId);
+  const workflowId = missionWorkflowId(req.missionId, req.workflowSuffix ?? randomUUID().slice(0, 13));
+  const args: MissionInput = { missionId: req.missionId, trigger: req.trigger, plan, input: req.input, startedBy: req.actor };
+  try {
+    const handle = await temporal.client.workflow.start(MISSION_WORKFLOW_TYPE, {
+      taskQueue: temporal.taskQueue,
+      workflowId,
+      args: [args],
+      ...startOptions(plan, req.trigger),
+    });
+    if (mission.status === 'draft') await sql`update missions set status = 'active', updated_at = now() where id = ${mission.id} and status = 'draft'`;
+    await appendAudit(sql, {
+      actor: req.actor, action: 'mission.executed', entityType: 'mission', entityId: req.missionId,
+      details: { workflowId, runId: handle.firstExecutionRunId, trigger: req.trigger }, idempotencyKey: `mission.executed:${workflowId}`,
+    });
+    return { workflowId, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError(`A run with id ${workflowId} already exists.`, { workflowId });
+    throw unavailable(err);
+  }
+}
