@@ -24,7 +24,12 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mc-test-'));
-  await chmod(tmpDir, 0o755); // PostgreSQL runs as its own user when we are root
+  // As root, PostgreSQL runs as the postgres user: 0755 lets it keep the throwaway
+  // cluster in here (os.tmpdir() is /tmp, which everyone can enter). From a clone
+  // in a private folder (the binaries) or with a private TMPDIR (the cluster),
+  // startEmbeddedPostgres puts what that user cannot reach under
+  // /var/lib/mission-control instead (scripts/embedded-postgres.ts).
+  await chmod(tmpDir, 0o755);
   const cli = await ensureTemporalCli({ explicit: process.env.TEMPORAL_CLI || undefined });
   const started = await Promise.allSettled([
     startTestPostgres(path.join(tmpDir, 'pg')),
