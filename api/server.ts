@@ -2,9 +2,10 @@
 // in-process; `node --import tsx api/server.ts` runs it alone (docker-compose's web service).
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createAdapters } from '../core/safety/outbound';
+import { createAdapters } from '../activities/adapters';
 import { createSandbox } from '../activities/sandbox';
 import { seedExamples } from '../core/missions/examples';
+import { startReconciler } from '../core/schedules/reconcile';
 import { prepareDatabase } from '../core/system/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -27,15 +28,19 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
   });
   const { port } = server.address() as AddressInfo;
   const shown = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
+  // What PostgreSQL committed and Temporal missed is applied here, on every web replica (safely).
+  const reconciler = startReconciler(deps);
   return {
     url: `http://${shown}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await reconciler.stop();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive and SSE connections would hold close() open: end them.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+      });
+    },
   };
 }
 
@@ -46,7 +51,7 @@ async function main(): Promise<void> {
     throw new Error('Running the web server alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together.');
   }
   const { sql, sessionSecret } = await prepareDatabase({ url: config.DATABASE_URL, config, logger, applicationName: 'mission-control-web' });
-  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, sql });
   const sandbox = createSandbox(config);
   const deps = { sql, temporal, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   const web = await startWebServer(deps, { port: config.PORT, host: config.HOST });

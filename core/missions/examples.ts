@@ -9,7 +9,7 @@ import { createContainer } from '../patterns/containers';
 import { missionInput } from './schemas';
 import { createMission } from './missions';
 import { createPattern, type CodeChecker } from '../patterns/patterns';
-import { syncSchedule } from '../schedules/schedules';
+import { syncMissionSchedule } from '../schedules/sync';
 
 const TZ = 'America/Toronto';
 
@@ -145,7 +145,9 @@ export async function seedExamples(sql: Sql, temporal: TemporalHandle, check: Co
         name: job.name, description: job.description, type: 'scheduled', priority: 'medium', containerId, status: 'active',
         schedule: { cron: job.cron, timezone: TZ, paused: true, note: 'example: unpause to start' }, tasks,
       });
-      await createMission(sql, input, SYSTEM_ACTOR, (_tx, m) => syncSchedule(temporal, m));
+      // Committed first; if Temporal fails here, the reconciler creates the schedule.
+      const created = await createMission(sql, input, SYSTEM_ACTOR);
+      await syncMissionSchedule(sql, temporal, created.mission.id);
     }
     await sql`insert into settings (key, value) values (${SEEDED_KEY}, ${sql.json({ at: new Date().toISOString() })}) on conflict (key) do nothing`;
     return true;

@@ -7,6 +7,7 @@ import type { MissionPlan, PinnedPattern, PlanTask } from '../../workflows/messa
 import { appendAudit, type Actor } from '../audit/audit-log';
 import type { MissionConfigInput, MissionInput, MissionPatch, ScheduleInput, TaskInput } from './schemas';
 import { randomSecret } from '../access/credentials';
+import { markSchedulePending } from './mission-sync';
 
 export interface MissionTask {
   id: string;
@@ -124,7 +125,15 @@ async function assertContainer(tx: TxSql, id: string): Promise<void> {
   if (!c) throw new ValidationError('containerId: the container does not exist.', [{ path: 'containerId', message: 'the container does not exist' }]);
 }
 
+/**
+ * Runs inside the write's transaction: PostgreSQL work only. Temporal is never called
+ * from here; a write that changes the schedule marks it pending (mission_sync) and the
+ * caller applies it after the commit (core/schedules/sync.ts), as the reconciler does.
+ */
 export type AfterWrite = (tx: TxSql, mission: Mission) => Promise<void>;
+
+/** What the Temporal Schedule is made from: its definition, the action's memo and search attributes, the paused state. */
+const scheduleFacts = (m: Mission) => JSON.stringify([m.schedule, m.name, m.containerId, m.priority, m.status]);
 
 export async function createMission(
   sql: Sql, input: MissionInput, actor: Actor, afterWrite?: AfterWrite,
@@ -142,6 +151,7 @@ export async function createMission(
       await syncTasks(tx, row!.id, input.tasks);
       const mission = await getMission(tx, row!.id);
       await appendAudit(tx, { actor, action: 'mission.created', entityType: 'mission', entityId: mission.id, details: { name: mission.name, type: mission.type, tasks: input.tasks.length } });
+      if (mission.schedule) await markSchedulePending(tx, mission.id);
       await afterWrite?.(tx, mission);
       return { mission, triggerSecret };
     });
@@ -160,8 +170,12 @@ export async function updateMission(sql: Sql, id: string, patch: MissionPatch, a
       if (patch.containerId) await assertContainer(tx, containerId);
       const tasks = patch.tasks ?? (patch.containerId ? before.tasks!.map(taskToInput) : undefined);
       if (tasks) await validateTasks(tx, containerId, tasks);
+      // Pause and resume go through setMissionPaused, which also pauses the runs.
+      if (patch.status && before.status === 'paused') throw new ConflictError(`Mission "${before.name}" is paused; resume it instead of changing its status.`);
       const type = patch.type ?? before.type;
-      const schedule = patch.schedule === undefined ? before.schedule : patch.schedule;
+      // An existing schedule keeps its paused state and note: only pausing and unpausing change them.
+      const schedule = patch.schedule === undefined ? before.schedule
+        : patch.schedule && before.schedule ? { ...patch.schedule, paused: before.schedule.paused, note: before.schedule.note } : patch.schedule;
       await tx`
         update missions set
           name = ${patch.name ?? before.name}, description = ${patch.description ?? before.description}, type = ${type},
@@ -176,6 +190,7 @@ export async function updateMission(sql: Sql, id: string, patch: MissionPatch, a
       const mission = await getMission(tx, id);
       const { tasks: _t, ...changes } = patch;
       await appendAudit(tx, { actor, action: 'mission.updated', entityType: 'mission', entityId: id, details: { changes, ...(patch.tasks ? { tasks: patch.tasks.length } : {}) } });
+      if ((before.schedule || mission.schedule) && scheduleFacts(before) !== scheduleFacts(mission)) await markSchedulePending(tx, id);
       await afterWrite?.(tx, mission);
       return mission;
     });
@@ -196,6 +211,8 @@ export async function deleteMission(sql: Sql, id: string, actor: Actor, beforeDe
     const mission = await getMission(tx, id);
     await beforeDelete?.(tx, mission);
     await tx`delete from missions where id = ${id}`;
+    // The mission_sync row outlives the mission until its schedule is gone from Temporal.
+    if (mission.schedule) await markSchedulePending(tx, id);
     await appendAudit(tx, { actor, action: 'mission.deleted', entityType: 'mission', entityId: id, details: { name: mission.name } });
   });
 }

@@ -1,26 +1,19 @@
 // A mission's schedule is the Temporal Schedule `mission-<missionId>`. Its
-// definition lives with the mission in PostgreSQL and is mirrored to Temporal
-// in the same transaction; its state (paused, next runs) is read from Temporal.
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptionsAction } from '@temporalio/client';
-import type { TxSql } from '../../db/sql';
+// definition and the app's wish for its paused state live with the mission in
+// PostgreSQL, are committed first and then mirrored to Temporal (./sync.ts);
+// its live state (paused, next runs) is read from Temporal.
+import { randomUUID } from 'node:crypto';
+import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
+import type { Sql } from '../../db/sql';
 import { ConflictError, NotFoundError } from '../../lib/errors';
-import { MISSION_WORKFLOW_TYPE, missionScheduleId, missionWorkflowId } from '../../lib/names';
+import { missionScheduleId } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
-import type { MissionInput } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { markSchedulePending, temporalError } from '../missions/mission-sync';
 import type { ScheduleInput } from '../missions/schemas';
-import { startOptions } from '../runs/start';
-import { unavailable } from '../runs/temporal-errors';
+import { executeMission } from '../runs/start';
 import type { Mission } from '../missions/missions';
-
-const OVERLAP: Record<ScheduleInput['overlap'], ScheduleOverlapPolicy> = {
-  skip: ScheduleOverlapPolicy.SKIP,
-  buffer_one: ScheduleOverlapPolicy.BUFFER_ONE,
-  buffer_all: ScheduleOverlapPolicy.BUFFER_ALL,
-  cancel_other: ScheduleOverlapPolicy.CANCEL_OTHER,
-  terminate_other: ScheduleOverlapPolicy.TERMINATE_OTHER,
-  allow_all: ScheduleOverlapPolicy.ALLOW_ALL,
-};
+import { applyScheduleAfterCommit, OVERLAP } from './sync';
 
 export interface ScheduleView {
   scheduleId: string;
@@ -38,78 +31,13 @@ export interface ScheduleView {
   runningWorkflowIds: string[];
 }
 
-function spec(s: ScheduleInput) {
-  return {
-    cronExpressions: [s.cron],
-    timezone: s.timezone,
-    ...(s.startDate ? { startAt: new Date(s.startDate) } : {}),
-    ...(s.endDate ? { endAt: new Date(s.endDate) } : {}),
-  };
-}
-
-function action(temporal: TemporalHandle, mission: Mission): ScheduleOptionsAction {
-  const args: MissionInput = { missionId: mission.id, trigger: 'scheduled' };
-  return {
-    type: 'startWorkflow',
-    workflowType: MISSION_WORKFLOW_TYPE,
-    taskQueue: temporal.taskQueue,
-    // Temporal appends the scheduled time, giving mission-<id>-scheduled-<time>.
-    workflowId: missionWorkflowId(mission.id, 'scheduled'),
-    args: [args],
-    ...startOptions({ missionId: mission.id, missionName: mission.name, containerId: mission.containerId, priority: mission.priority }, 'scheduled'),
-  };
-}
-
-/** Makes the Temporal Schedule match the mission: created, updated, or deleted when the mission has none. */
-export async function syncSchedule(temporal: TemporalHandle, mission: Mission): Promise<void> {
-  const handle = temporal.client.schedule.getHandle(missionScheduleId(mission.id));
-  try {
-    const existing = await handle.describe().catch((err) => {
-      if (err instanceof ScheduleNotFoundError) return null;
-      throw err;
-    });
-    const s = mission.schedule;
-    if (!s) {
-      if (existing) await handle.delete();
-      return;
-    }
-    if (!existing) {
-      await temporal.client.schedule.create({
-        scheduleId: missionScheduleId(mission.id),
-        spec: spec(s),
-        action: action(temporal, mission),
-        policies: { overlap: OVERLAP[s.overlap], catchupWindow: '1 minute' },
-        state: { paused: s.paused || mission.status === 'paused', note: s.note ?? (s.paused ? 'created paused' : undefined) },
-      });
-      return;
-    }
-    await handle.update((prev: ScheduleDescription) => ({
-      ...prev,
-      spec: spec(s),
-      action: action(temporal, mission),
-      policies: { ...prev.policies, overlap: OVERLAP[s.overlap] },
-    }));
-  } catch (err) {
-    throw unavailable(err);
-  }
-}
-
-export async function deleteSchedule(temporal: TemporalHandle, missionId: string): Promise<void> {
-  try {
-    await temporal.client.schedule.getHandle(missionScheduleId(missionId)).delete();
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return;
-    throw unavailable(err);
-  }
-}
-
 export async function describeSchedule(temporal: TemporalHandle, mission: Pick<Mission, 'id' | 'name' | 'schedule'>): Promise<ScheduleView> {
   let d: ScheduleDescription;
   try {
     d = await temporal.client.schedule.getHandle(missionScheduleId(mission.id)).describe();
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) throw new NotFoundError('Schedule of this mission');
-    throw unavailable(err);
+    throw temporalError(err);
   }
   const overlap = Object.entries(OVERLAP).find(([, v]) => v === d.policies.overlap)?.[0] ?? 'skip';
   return {
@@ -129,31 +57,37 @@ export async function describeSchedule(temporal: TemporalHandle, mission: Pick<M
   };
 }
 
-export async function pauseSchedule(sql: TxSql, temporal: TemporalHandle, missionId: string, paused: boolean, note: string | undefined, actor: Actor): Promise<void> {
-  const handle = temporal.client.schedule.getHandle(missionScheduleId(missionId));
-  try {
-    if (paused) await handle.pause(note || `paused by ${actor.name}`);
-    else await handle.unpause(note || `unpaused by ${actor.name}`);
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new NotFoundError('Schedule of this mission');
-    throw unavailable(err);
-  }
-  await sql`update missions set schedule = jsonb_set(schedule, '{paused}', ${sql.json(paused)}), updated_at = now() where id = ${missionId} and schedule is not null`;
-  await appendAudit(sql, {
-    actor, action: paused ? 'schedule.paused' : 'schedule.unpaused', entityType: 'schedule', entityId: missionScheduleId(missionId),
-    details: { missionId, ...(note ? { note } : {}) },
+/**
+ * Pauses or unpauses the schedule itself (not the mission): committed with its audit
+ * entry, then applied to Temporal. While the mission is paused its schedule stays paused.
+ */
+export async function pauseSchedule(sql: Sql, temporal: TemporalHandle, missionId: string, paused: boolean, note: string | undefined, actor: Actor): Promise<void> {
+  const name = await sql.begin(async (tx) => {
+    const [m] = await tx<{ name: string; status: string; schedule: ScheduleInput | null }[]>`
+      select name, status, schedule from missions where id = ${missionId} for update`;
+    if (!m?.schedule) throw new NotFoundError('Schedule of this mission');
+    if (!paused && m.status === 'paused') throw new ConflictError(`Mission "${m.name}" is paused, and so is its schedule; resume the mission instead.`);
+    const text = note || `${paused ? 'paused' : 'unpaused'} by ${actor.name}`;
+    await tx`update missions set schedule = schedule || ${tx.json({ paused, note: text })}, updated_at = now() where id = ${missionId}`;
+    await markSchedulePending(tx, missionId);
+    await appendAudit(tx, {
+      actor, action: paused ? 'schedule.paused' : 'schedule.unpaused', entityType: 'schedule', entityId: missionScheduleId(missionId),
+      details: { missionId, ...(note ? { note } : {}) },
+    });
+    return m.name;
   });
+  await applyScheduleAfterCommit(sql, temporal, missionId, `The schedule of "${name}" is ${paused ? 'paused' : 'unpaused'} in Mission Control.`);
 }
 
-export async function runScheduleNow(sql: TxSql, temporal: TemporalHandle, missionId: string, actor: Actor): Promise<void> {
-  const [mission] = await sql<{ name: string; status: string }[]>`select name, status from missions where id = ${missionId}`;
-  if (mission?.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
-  try {
-    // ALLOW_ALL: "run now" means now, even if a scheduled run is still going.
-    await temporal.client.schedule.getHandle(missionScheduleId(missionId)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new NotFoundError('Schedule of this mission');
-    throw unavailable(err);
-  }
-  await appendAudit(sql, { actor, action: 'schedule.run_now', entityType: 'schedule', entityId: missionScheduleId(missionId), details: { missionId } });
+/**
+ * Runs the mission now, through the same start as the API, with a workflow id of its own
+ * (mission-<id>-scheduled-now-<suffix>): unlike Temporal's trigger, it never skips because
+ * a run is open and never collides with another start in the same second.
+ */
+export async function runScheduleNow(sql: Sql, temporal: TemporalHandle, missionId: string, actor: Actor): Promise<{ workflowId: string; runId: string }> {
+  const run = await executeMission(sql, temporal, { missionId, trigger: 'scheduled', actor, workflowSuffix: `scheduled-now-${randomUUID().slice(0, 13)}` }).catch((err) => {
+    throw temporalError(err);
+  });
+  await appendAudit(sql, { actor, action: 'schedule.run_now', entityType: 'schedule', entityId: missionScheduleId(missionId), details: { missionId, workflowId: run.workflowId } });
+  return run;
 }

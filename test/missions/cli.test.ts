@@ -7,11 +7,13 @@ import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
+import { reconcileOnce } from '../../core/schedules/reconcile';
 import { missionScheduleId } from '../../lib/names';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { Progress } from '../../workflows/messages';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
 import { type MissionEnv, execute, makeMission, makePattern, missionEnv, waitFor } from '../helpers/missions';
+import { reconcileDeps } from '../helpers/temporal-down';
 
 const execFileP = promisify(execFile);
 
@@ -125,6 +127,15 @@ async function gatedRun(missionId?: string) {
 }
 
 const audit = (action: string, entityId: string) => listAudit(t.db.sql, { action, entityId, limit: 10 });
+
+/** One reconcile pass of this app (tests run concurrently: wait for the pass another test may be running). */
+async function reconcile(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await reconcileOnce(reconcileDeps(t))).ran) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no reconcile pass ran');
+}
 
 // ---- the commands ----------------------------------------------------------------
 
@@ -281,13 +292,47 @@ describe.concurrent('operating with the temporal CLI', () => {
     expect(scheduled!.workflowId).toMatch(new RegExp(`^mission-${missionId}-scheduled-`));
     expect((await temporalJson('workflow', 'result', '--workflow-id', scheduled!.workflowId)).status).toBe('COMPLETED');
 
-    // Pausing from the CLI shows in the app, which reads the state from Temporal.
+    // Pausing from the CLI shows in the app, which reads the state from Temporal; the reconciler
+    // takes the change over and audits it once, as temporal-cli with the reason, however often it runs.
     await temporal('schedule', 'toggle', '--schedule-id', scheduleId, '--pause', '--reason', 'maintenance');
     expect((await json(await admin.request('GET', `/api/missions/${missionId}/schedule`))).schedule).toMatchObject({ paused: true, note: 'maintenance' });
+    await reconcile();
+    await reconcile();
+    expect(await audit('schedule.paused', scheduleId)).toEqual([expect.objectContaining({ actor: 'temporal-cli', details: { missionId, note: 'maintenance', source: 'temporal' } })]);
+    expect((await json(await admin.request('GET', `/api/missions/${missionId}`))).mission.schedule).toMatchObject({ paused: true, note: 'maintenance' });
     await temporal('schedule', 'toggle', '--schedule-id', scheduleId, '--unpause', '--reason', 'back');
     expect((await json(await admin.request('GET', `/api/missions/${missionId}/schedule`))).schedule).toMatchObject({ paused: false });
+    await reconcile();
+    await reconcile();
+    expect(await audit('schedule.unpaused', scheduleId)).toEqual([expect.objectContaining({ actor: 'temporal-cli', details: { missionId, note: 'back', source: 'temporal' } })]);
+    expect(await audit('schedule.paused', scheduleId)).toHaveLength(1);
 
     expect((await admin.request('DELETE', `/api/missions/${missionId}/schedule`)).status).toBe(200);
     await expect(temporal('schedule', 'describe', '--schedule-id', scheduleId)).rejects.toThrow(/not found/i);
+  });
+
+  it('temporal schedule trigger: skips while a run it started is open (the default overlap policy is Skip); --overlap-policy AllowAll runs now', async () => {
+    const missionId = await makeMission(admin, { containerId, tasks: [{ name: 'long', order: 0, patternId: slow, input: { ms: 8000 } }] });
+    expect((await admin.request('PUT', `/api/missions/${missionId}/schedule`, { cron: '0 3 1 1 *', timezone: 'UTC' })).status).toBe(200);
+    const scheduleId = missionScheduleId(missionId);
+    const scheduledRuns = () => listRuns(`MissionId='${missionId}' AND MissionTrigger='scheduled' AND ExecutionStatus='Running'`);
+
+    await temporal('schedule', 'trigger', '--schedule-id', scheduleId);
+    const [first] = await eventually(scheduledRuns, (r) => r.length === 1);
+    await waitFor(t, first!.workflowId, (p) => p.tasks[0]?.status === 'running'); // its plan is loaded first
+
+    // Still open: the plain trigger starts nothing, and Temporal counts it as skipped.
+    await temporal('schedule', 'trigger', '--schedule-id', scheduleId);
+    const skipped = await eventually(() => temporalJson('schedule', 'describe', '--schedule-id', scheduleId), (d) => Number(d.info.overlapSkipped ?? 0) >= 1);
+    expect(Number(skipped.info.overlapSkipped)).toBe(1);
+    expect(await scheduledRuns()).toHaveLength(1);
+
+    // Its run id ends in the time to the second, so start the next one in another second.
+    await new Promise((r) => setTimeout(r, 1100));
+    await temporal('schedule', 'trigger', '--schedule-id', scheduleId, '--overlap-policy', 'AllowAll');
+    const both = await eventually(scheduledRuns, (r) => r.length === 2);
+    expect(ids(both)).toContain(first!.workflowId);
+    for (const id of ids(both)) expect(id).toMatch(new RegExp(`^mission-${missionId}-scheduled-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
+    await temporal('workflow', 'cancel', '--query', `MissionId='${missionId}' AND ExecutionStatus='Running'`, '--reason', 'done', '--yes');
   });
 });

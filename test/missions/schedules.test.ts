@@ -1,11 +1,18 @@
 // Schedules are Temporal Schedules named mission-<id>: the spec and time zone
-// as given, next runs from Temporal, pause with a note, run now; and the five
-// example daily jobs of seed 002, created paused.
+// as given, next runs from Temporal, pause with a note, run now; PostgreSQL
+// first, then Temporal, with the reconciler catching up on whatever Temporal
+// missed and auditing pauses made outside the app; and the five example daily
+// jobs of seed 002, created paused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { nextRuns } from '../../core/schedules/cron';
 import { DAILY_JOBS, seedExamples } from '../../core/missions/examples';
+import { reconcileOnce } from '../../core/schedules/reconcile';
+import { syncMissionSchedule } from '../../core/schedules/sync';
+import { createSql } from '../../db/sql';
+import { createTemporalClient } from '../../lib/temporal';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
+import { appWithTemporalDown, reconcileDeps } from '../helpers/temporal-down';
 import { type MissionEnv, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 
 let t: TestApp;
@@ -58,21 +65,138 @@ describe('a mission schedule', () => {
     const updated = await json(await operator.request('PUT', `/api/missions/${m}/schedule`, { cron: '30 16 * * *', timezone: 'America/Toronto' }));
     expect(updated.schedule).toMatchObject({ cron: '30 16 * * *', timezone: 'America/Toronto' });
 
-    expect((await operator.request('POST', `/api/schedules/${m}/run`)).status).toBe(202);
-    let runs: { workflowId: string; trigger: string }[] = [];
-    for (let i = 0; i < 50 && runs.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      runs = (await json(await viewer.request('GET', `/api/runs?missionId=${m}`))).runs;
-    }
-    expect(runs).toHaveLength(1);
-    expect(runs[0]!.trigger).toBe('scheduled');
-    expect(runs[0]!.workflowId).toMatch(new RegExp(`^mission-${m}-scheduled-`));
-    const final = await result(t, runs[0]!.workflowId);
+    const ran = await operator.request('POST', `/api/schedules/${m}/run`);
+    expect(ran.status).toBe(202);
+    const { workflowId } = await json(ran);
+    expect(workflowId).toMatch(new RegExp(`^mission-${m}-scheduled-now-`));
+    const final = await result(t, workflowId);
     expect(final).toMatchObject({ status: 'Completed', trigger: 'scheduled' });
     expect(await listAudit(t.db.sql, { action: 'mission.executed', entityId: m, limit: 5 })).toHaveLength(1);
 
     expect((await operator.request('DELETE', `/api/missions/${m}/schedule`)).status).toBe(200);
     expect((await viewer.request('GET', `/api/missions/${m}/schedule`)).status).toBe(404);
+  });
+});
+
+const scheduleOf = (missionId: string) => t.deps.temporal.client.schedule.getHandle(`mission-${missionId}`);
+const nextTimes = async (missionId: string) => (await scheduleOf(missionId).describe()).info.nextActionTimes.slice(0, 2).map((d) => d.toISOString());
+const scheduled = (cron: string, timezone = 'UTC') => ({ containerId, type: 'scheduled', tasks: [{ name: 'only', order: 0, patternId: pattern }], schedule: { cron, timezone } });
+
+describe('PostgreSQL first, then Temporal', () => {
+  it('a mission saved while Temporal is down is saved, the answer is a 503 saying so, and the reconciler brings its schedule to Temporal', async () => {
+    const down = await appWithTemporalDown(t);
+    try {
+      const res = await down.as(operator).request('POST', '/api/missions', { name: `offline-${Math.random().toString(36).slice(2, 8)}`, ...scheduled('0 6 * * *', 'Europe/Paris') });
+      expect(res.status).toBe(503);
+      const { error } = await json(res);
+      expect(error).toMatchObject({ code: 'temporal_unavailable', details: { saved: true, missionId: expect.any(String) } });
+      expect(error.message).toMatch(/is saved\. Temporal is not reachable right now, so its schedule will be brought up to date in Temporal automatically/);
+      const id = error.details.missionId as string;
+      expect((await json(await viewer.request('GET', `/api/missions/${id}`))).mission.schedule).toMatchObject({ cron: '0 6 * * *', timezone: 'Europe/Paris' });
+      expect((await viewer.request('GET', `/api/missions/${id}/schedule`)).status).toBe(404);
+
+      const report = await reconcileOnce(reconcileDeps(t));
+      expect(report.schedules.created).toBeGreaterThanOrEqual(1);
+      expect(await nextTimes(id)).toEqual(nextRuns('0 6 * * *', 'Europe/Paris', 2).map((d) => d.toISOString()));
+
+      // A change made while Temporal is down is committed, and follows the same way.
+      const changed = await down.as(operator).request('PUT', `/api/missions/${id}/schedule`, { cron: '30 7 * * *', timezone: 'Europe/Paris' });
+      expect(changed.status).toBe(503);
+      expect((await json(await viewer.request('GET', `/api/missions/${id}`))).mission.schedule.cron).toBe('30 7 * * *');
+      expect(await nextTimes(id)).toEqual(nextRuns('0 6 * * *', 'Europe/Paris', 2).map((d) => d.toISOString()));
+      await reconcileOnce(reconcileDeps(t));
+      expect(await nextTimes(id)).toEqual(nextRuns('30 7 * * *', 'Europe/Paris', 2).map((d) => d.toISOString()));
+
+      // Deleting needs Temporal's word that no run is open: refused whole, nothing changed.
+      expect((await down.as(operator).request('DELETE', `/api/missions/${id}`)).status).toBe(503);
+      expect((await viewer.request('GET', `/api/missions/${id}`)).status).toBe(200);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('a schedule deleted behind the app\'s back is created again by the reconciler, paused as it was', async () => {
+    const m = await makeMission(operator, scheduled('0 4 * * *'));
+    expect((await operator.request('POST', `/api/schedules/${m}/pause`, { note: 'hold' })).status).toBe(200);
+    await scheduleOf(m).delete();
+    await reconcileOnce(reconcileDeps(t));
+    const { schedule } = await json(await viewer.request('GET', `/api/missions/${m}/schedule`));
+    expect(schedule).toMatchObject({ cron: '0 4 * * *', paused: true, note: 'hold' });
+  });
+
+  it('editing a paused schedule keeps it paused; a paused mission keeps its schedule paused, and resuming unpauses only what the mission paused', async () => {
+    const m = await makeMission(operator, scheduled('0 5 * * *'));
+    await operator.request('POST', `/api/schedules/${m}/pause`, { note: 'audit week' });
+    const edited = await json(await operator.request('PUT', `/api/missions/${m}/schedule`, { cron: '0 6 * * *', timezone: 'UTC' }));
+    expect(edited.schedule).toMatchObject({ paused: true, note: 'audit week' });
+    expect((await operator.request('POST', `/api/schedules/${m}/unpause`, {})).status).toBe(200);
+
+    expect((await operator.request('POST', `/api/missions/${m}/pause`, { reason: 'holiday' })).status).toBe(200);
+    expect((await json(await viewer.request('GET', `/api/missions/${m}/schedule`))).schedule).toMatchObject({ paused: true, note: expect.stringMatching(/^mission paused by operator_\w+: holiday$/) });
+    expect((await operator.request('POST', `/api/schedules/${m}/unpause`, {})).status).toBe(409);
+    expect((await operator.request('POST', `/api/missions/${m}/resume`, {})).status).toBe(200);
+    expect((await json(await viewer.request('GET', `/api/missions/${m}/schedule`))).schedule.paused).toBe(false);
+
+    // Paused on its own, then with the mission: resuming the mission leaves it paused.
+    await operator.request('POST', `/api/schedules/${m}/pause`, { note: 'own pause' });
+    await operator.request('POST', `/api/missions/${m}/pause`, {});
+    await operator.request('POST', `/api/missions/${m}/resume`, {});
+    expect((await json(await viewer.request('GET', `/api/missions/${m}/schedule`))).schedule).toMatchObject({ paused: true, note: 'own pause' });
+  });
+
+  it('a pause made outside the app (CLI, Web UI) is audited once, as temporal-cli with its note, however many replicas reconcile', async () => {
+    const m = await makeMission(operator, scheduled('0 8 * * *'));
+    await reconcileOnce(reconcileDeps(t)); // the app has seen the schedule as it is
+    await scheduleOf(m).pause('maintenance window');
+
+    // A second replica: its own connections to PostgreSQL and Temporal.
+    const sql2 = createSql(t.db.url);
+    const temporal2 = createTemporalClient({ address: t.config.TEMPORAL_ADDRESS!, namespace: t.config.TEMPORAL_NAMESPACE, taskQueue: t.config.TEMPORAL_TASK_QUEUE, sql: t.db.sql });
+    try {
+      const other = { sql: sql2, temporal: temporal2, logger: t.deps.logger };
+      await Promise.all([reconcileOnce(reconcileDeps(t)), reconcileOnce(other), syncMissionSchedule(t.db.sql, t.deps.temporal, m, { observe: true }), syncMissionSchedule(sql2, temporal2, m, { observe: true })]);
+      await reconcileOnce(other);
+      await reconcileOnce(reconcileDeps(t));
+    } finally {
+      await temporal2.connection.close();
+      await sql2.end();
+    }
+    const paused = await listAudit(t.db.sql, { action: 'schedule.paused', entityId: `mission-${m}`, limit: 10 });
+    expect(paused).toEqual([expect.objectContaining({ actor: 'temporal-cli', details: { missionId: m, note: 'maintenance window', source: 'temporal' } })]);
+    expect((await json(await viewer.request('GET', `/api/missions/${m}`))).mission.schedule).toMatchObject({ paused: true, note: 'maintenance window' });
+
+    await scheduleOf(m).unpause('back');
+    await reconcileOnce(reconcileDeps(t));
+    await reconcileOnce(reconcileDeps(t));
+    expect(await listAudit(t.db.sql, { action: 'schedule.unpaused', entityId: `mission-${m}`, limit: 10 })).toEqual([
+      expect.objectContaining({ actor: 'temporal-cli', details: { missionId: m, note: 'back', source: 'temporal' } }),
+    ]);
+    // The app's own pauses are audited as the user's, and never again as an outside change.
+    await operator.request('POST', `/api/schedules/${m}/pause`, { note: 'mine' });
+    await reconcileOnce(reconcileDeps(t));
+    expect((await listAudit(t.db.sql, { action: 'schedule.paused', entityId: `mission-${m}`, limit: 10 })).map((e) => e.actor)).toEqual([expect.stringMatching(/^operator_/), 'temporal-cli']);
+  });
+
+  it('a schedule the app has never seen (made before it tracked schedules) keeps a pause it finds in Temporal', async () => {
+    const m = await makeMission(operator, scheduled('0 9 * * *'));
+    await scheduleOf(m).pause('paused before the upgrade');
+    // As db/migrations/0006 leaves an existing schedule: to be applied once, its state never seen.
+    await t.db.sql`update mission_sync set schedule_version = schedule_version + 1, schedule_paused = null, schedule_note = null where mission_id = ${m}`;
+    await reconcileOnce(reconcileDeps(t));
+    expect((await json(await viewer.request('GET', `/api/missions/${m}/schedule`))).schedule).toMatchObject({ paused: true, note: 'paused before the upgrade' });
+    expect((await json(await viewer.request('GET', `/api/missions/${m}`))).mission.schedule).toMatchObject({ paused: true, note: 'paused before the upgrade' });
+    expect(await listAudit(t.db.sql, { action: 'schedule.paused', entityId: `mission-${m}`, limit: 5 })).toEqual([]);
+  });
+
+  it('run now starts a run of its own at once: two in the same second, while the first is still open, are two runs', async () => {
+    const slow = await makePattern(admin, containerId, 'async (input, ctx) => { const end = ctx.now() + 1500; while (ctx.now() < end) {} return {} }');
+    const m = await makeMission(operator, { ...scheduled('0 3 1 1 *'), tasks: [{ name: 'slow', order: 0, patternId: slow }] });
+    const [a, b] = await Promise.all([operator.request('POST', `/api/schedules/${m}/run`), operator.request('POST', `/api/schedules/${m}/run`)]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    const ids = [(await json(a)).workflowId, (await json(b)).workflowId];
+    expect(new Set(ids).size).toBe(2);
+    for (const id of ids) expect((await t.deps.temporal.client.workflow.getHandle(id).describe()).workflowId).toBe(id);
+    expect(await listAudit(t.db.sql, { action: 'schedule.run_now', entityId: `mission-${m}`, limit: 5 })).toHaveLength(2);
   });
 });
 

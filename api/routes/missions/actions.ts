@@ -4,21 +4,25 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { setMissionPaused } from '../../../core/missions/actions';
 import { executeInput, scheduleInput } from '../../../core/missions/schemas';
+import { jsonValue } from '../../../core/patterns/schemas';
 import { executeMission } from '../../../core/runs/start';
 import { listRuns } from '../../../core/runs/visibility';
 import { getMission, rotateTriggerSecret, updateMission } from '../../../core/missions/missions';
 import { runTimeline } from '../../../core/runs/timeline';
-import { describeSchedule, syncSchedule } from '../../../core/schedules/schedules';
+import { describeSchedule } from '../../../core/schedules/schedules';
+import { applyScheduleAfterCommit } from '../../../core/schedules/sync';
 import { deliverTrigger, IDEMPOTENCY_HEADER, SIGNATURE_HEADER } from '../../../core/missions/triggers';
 import { actorOf } from '../../../core/access/users';
 import { NotFoundError } from '../../../lib/errors';
 import { MISSION_STATUSES, MISSION_TRIGGERS } from '../../../lib/names';
+import { reasonText, text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
 const idParam = z.object({ id: z.uuid('Not a valid mission id.') });
-const reasonBody = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+const reasonBody = z.object({ reason: reasonText().optional() }).strict();
+const runInput = z.object({ input: jsonValue });
 export const runListQuery = z.object({
   status: z.enum(MISSION_STATUSES).optional(),
   trigger: z.enum(MISSION_TRIGGERS).optional(),
@@ -53,7 +57,7 @@ export function missionRunRoutes(deps: AppDeps) {
     return c.json(await listRuns(deps.temporal, { missionId: id, status: q.status, trigger: q.trigger, before: q.before ? new Date(q.before) : undefined }, q.limit));
   });
 
-  app.get('/:id/logs', authorize('VIEWER'), valid('param', idParam), valid('query', z.object({ workflowId: z.string().max(200).optional() })), async (c) => {
+  app.get('/:id/logs', authorize('VIEWER'), valid('param', idParam), valid('query', z.object({ workflowId: text().max(200).optional() })), async (c) => {
     const { id } = c.req.valid('param');
     await getMission(deps.sql, id);
     let workflowId = c.req.valid('query').workflowId;
@@ -70,25 +74,31 @@ export function missionRunRoutes(deps: AppDeps) {
   });
 
   app.put('/:id/schedule', authorize('OPERATOR'), valid('param', idParam), valid('json', scheduleInput), async (c) => {
-    const mission = await updateMission(deps.sql, c.req.valid('param').id, { schedule: c.req.valid('json') }, actorOf(c.get('user')!), (_tx, m) => syncSchedule(deps.temporal, m));
+    const mission = await updateMission(deps.sql, c.req.valid('param').id, { schedule: c.req.valid('json') }, actorOf(c.get('user')!));
+    await applyScheduleAfterCommit(deps.sql, deps.temporal, mission.id, `The schedule of "${mission.name}" is saved.`);
     return c.json({ schedule: await describeSchedule(deps.temporal, mission) });
   });
 
   app.delete('/:id/schedule', authorize('OPERATOR'), valid('param', idParam), async (c) => {
-    await updateMission(deps.sql, c.req.valid('param').id, { schedule: null }, actorOf(c.get('user')!), (_tx, m) => syncSchedule(deps.temporal, m));
+    const mission = await updateMission(deps.sql, c.req.valid('param').id, { schedule: null }, actorOf(c.get('user')!));
+    await applyScheduleAfterCommit(deps.sql, deps.temporal, mission.id, `The schedule of "${mission.name}" is deleted in Mission Control.`);
     return c.json({ deleted: true });
   });
 
   app.post('/:id/trigger-secret', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const secret = await rotateTriggerSecret(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
+    c.header('Cache-Control', 'no-store'); // the secret is in this response only
     return c.json({ triggerSecret: secret, note: 'The trigger secret is shown once; store it now. The previous one no longer works.' });
   });
 
   // Outside systems: no bearer token; the HMAC signature is the credential.
   app.post('/:id/trigger', authorize('public'), valid('param', idParam), async (c) => {
+    // The body becomes the run's input: held to the rules of any run input (the edge has parsed it already).
+    const body = await c.req.text();
+    if (body.trim()) runInput.parse({ input: JSON.parse(body) });
     const result = await deliverTrigger(deps.sql, deps.temporal, {
       missionId: c.req.valid('param').id,
-      body: await c.req.text(),
+      body,
       signature: c.req.header(SIGNATURE_HEADER),
       idempotencyKey: c.req.header(IDEMPOTENCY_HEADER),
     });

@@ -1,14 +1,14 @@
 // /api/missions: definitions and their tasks (seed 000). Operators create,
-// change and run missions; viewers read. A schedule in the body is mirrored
-// to the Temporal Schedule mission-<id> in the same transaction.
+// change and run missions; viewers read. A schedule in the body is committed
+// with the mission, then mirrored to the Temporal Schedule mission-<id>; if
+// Temporal is down the answer is a 503 saying so, and the reconciler catches up.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { missionInput, missionListQuery, missionPatch, taskInput } from '../../../core/missions/schemas';
 import { removeMission } from '../../../core/missions/actions';
 import { createMission, getMission, listMissions, taskToInput, updateMission, type Mission } from '../../../core/missions/missions';
-import { syncSchedule } from '../../../core/schedules/schedules';
+import { applyScheduleAfterCommit } from '../../../core/schedules/sync';
 import { actorOf } from '../../../core/access/users';
-import type { TxSql } from '../../../db/sql';
 import { NotFoundError } from '../../../lib/errors';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
@@ -19,7 +19,11 @@ const taskParam = idParam.extend({ taskId: z.uuid('Not a valid task id.') });
 
 export function missionRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const sync = (_tx: TxSql, mission: Mission) => syncSchedule(deps.temporal, mission);
+  /** After the commit: the schedule (if any changed) follows in Temporal. */
+  const sync = async (mission: Mission, details: Record<string, unknown> = {}) => {
+    await applyScheduleAfterCommit(deps.sql, deps.temporal, mission.id, `Mission "${mission.name}" is saved.`, details);
+    return mission;
+  };
 
   app.get('/', authorize('VIEWER'), valid('query', missionListQuery), async (c) => {
     const q = c.req.valid('query');
@@ -28,14 +32,17 @@ export function missionRoutes(deps: AppDeps) {
   });
 
   app.post('/', authorize('OPERATOR'), valid('json', missionInput), async (c) => {
-    const { mission, triggerSecret } = await createMission(deps.sql, c.req.valid('json'), actorOf(c.get('user')!), sync);
+    const { mission, triggerSecret } = await createMission(deps.sql, c.req.valid('json'), actorOf(c.get('user')!));
+    // The secret is shown once: a 503 carries it too.
+    await sync(mission, triggerSecret ? { triggerSecret } : {});
+    if (triggerSecret) c.header('Cache-Control', 'no-store'); // the secret is in this response only
     return c.json({ mission, ...(triggerSecret ? { triggerSecret, note: 'The trigger secret is shown once; store it now.' } : {}) }, 201);
   });
 
   app.get('/:id', authorize('VIEWER'), valid('param', idParam), async (c) => c.json({ mission: await getMission(deps.sql, c.req.valid('param').id) }));
 
   app.on(['PUT', 'PATCH'], '/:id', authorize('OPERATOR'), valid('param', idParam), valid('json', missionPatch), async (c) => {
-    const mission = await updateMission(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!), sync);
+    const mission = await sync(await updateMission(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!)));
     return c.json({ mission });
   });
 
@@ -49,7 +56,7 @@ export function missionRoutes(deps: AppDeps) {
 
   const saveTasks = async (c: { get: (k: 'user') => AppEnv['Variables']['user'] }, id: string, edit: (tasks: ReturnType<typeof taskToInput>[]) => ReturnType<typeof taskToInput>[]) => {
     const mission = await getMission(deps.sql, id);
-    return updateMission(deps.sql, id, { tasks: edit(mission.tasks!.map(taskToInput)) }, actorOf(c.get('user')!), sync);
+    return sync(await updateMission(deps.sql, id, { tasks: edit(mission.tasks!.map(taskToInput)) }, actorOf(c.get('user')!)));
   };
 
   app.post('/:id/tasks', authorize('OPERATOR'), valid('param', idParam), valid('json', taskInput), async (c) => {

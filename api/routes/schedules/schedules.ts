@@ -6,12 +6,13 @@ import { listMissions, getMission } from '../../../core/missions/missions';
 import { describeSchedule, pauseSchedule, runScheduleNow } from '../../../core/schedules/schedules';
 import { actorOf } from '../../../core/access/users';
 import { NotFoundError } from '../../../lib/errors';
+import { noteText } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
 const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
-const noteBody = z.object({ note: z.string().trim().max(500).optional() }).strict();
+export const noteBody = z.object({ note: noteText().optional() }).strict();
 
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -52,8 +53,9 @@ export function scheduleRoutes(deps: AppDeps) {
 
   app.post('/:missionId/run', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const mission = await scheduled(c.req.valid('param').missionId);
-    await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
-    return c.json({ triggered: true }, 202);
+    // A run of its own, started at once (not Temporal's trigger, which skips while a run is open).
+    const run = await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
+    return c.json({ triggered: true, ...run }, 202);
   });
 
   return app;

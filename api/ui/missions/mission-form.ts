@@ -142,4 +142,4 @@ export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { in
   return Object.keys(errors).length ? { errors } : { input: parsed.data!, errors };
 }
 
-export const plannerQuery = z.object({ containerId: z.string().optional() });
+export const plannerQuery = z.object({ containerId: z.preprocess((v) => (v === '' ? undefined : v), z.uuid('Not a valid container id.').optional()) });

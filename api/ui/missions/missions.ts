@@ -5,22 +5,26 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { listContainers } from '../../../core/patterns/containers';
 import { describeCron, formatInZone, nextRuns, cronError } from '../../../core/schedules/cron';
+import { timeZoneError } from '../../../core/schedules/time-zones';
 import { removeMission, setMissionPaused } from '../../../core/missions/actions';
 import { missionListQuery, OVERLAP_POLICIES, PRIORITIES, RETRY_POLICIES, TIMEOUT_ACTIONS, MISSION_TYPES } from '../../../core/missions/schemas';
 import { executeMission } from '../../../core/runs/start';
 import { listRuns } from '../../../core/runs/visibility';
 import { createMission, getMission, listMissions, rotateTriggerSecret, updateMission, type Mission } from '../../../core/missions/missions';
 import { listPatterns } from '../../../core/patterns/patterns';
-import { describeSchedule, syncSchedule } from '../../../core/schedules/schedules';
+import { describeSchedule } from '../../../core/schedules/schedules';
+import { applyScheduleAfterCommit } from '../../../core/schedules/sync';
 import { SELECTION_POLICIES } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
 import { AppError } from '../../../lib/errors';
+import { text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
 import { jsonField, readForm, redirect, str } from '../common';
-import { emptyValues, newTaskRow, parsePlanner, valuesFromForm, valuesOf, type FieldErrors, type PlannerValues } from './mission-form';
+import { emptyValues, newTaskRow, parsePlanner, plannerQuery, valuesFromForm, valuesOf, type FieldErrors, type PlannerValues } from './mission-form';
+import { reasonBody } from '../../routes/runs/runs';
 
 const idParam = z.object({ id: z.uuid('Not a valid mission id.') });
 const empty = (v: unknown) => (v === '' ? undefined : v);
@@ -29,18 +33,27 @@ const listQuery = missionListQuery.extend({
   priority: z.preprocess(empty, z.enum(PRIORITIES).optional()),
   status: z.preprocess(empty, z.enum(['draft', 'active', 'paused']).optional()),
   containerId: z.preprocess(empty, z.uuid().optional()),
-  q: z.preprocess(empty, z.string().trim().max(120).optional()),
+  q: z.preprocess(empty, text().trim().max(120).optional()),
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 
 export function missionPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
-  const sync = (_tx: unknown, mission: Mission) => syncSchedule(deps.temporal, mission);
+  /**
+   * After the commit the schedule follows in Temporal. The page goes on either way: the
+   * mission is saved, its page shows the schedule's state, and the reconciler catches up.
+   */
+  const sync = async (mission: Mission) => {
+    await applyScheduleAfterCommit(deps.sql, deps.temporal, mission.id, `Mission "${mission.name}" is saved.`).catch((err: Error) => {
+      deps.logger.warn({ err, missionId: mission.id }, 'the schedule will be applied to Temporal by the reconciler');
+    });
+  };
 
   const plannerData = async (values: PlannerValues) => {
     const containers = (await listContainers(deps.sql, { limit: 200, offset: 0 })).items;
     const containerId = values.containerId || containers[0]?.id || '';
-    const patterns = containerId ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 })).items : [];
+    // What was typed may be anything: only a real id is looked up.
+    const patterns = z.uuid().safeParse(containerId).success ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 })).items : [];
     return {
       values: { ...values, containerId }, containers, patterns, policies: SELECTION_POLICIES, priorities: PRIORITIES, types: MISSION_TYPES,
       retryPolicies: RETRY_POLICIES, timeoutActions: TIMEOUT_ACTIONS, overlaps: OVERLAP_POLICIES,
@@ -60,7 +73,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
     return renderer.respond(c, { page: 'pages/missions/missions', partial: 'partials/missions/missions-table' }, { title: 'Missions', page, q, containers: containers.items, priorities: PRIORITIES, types: MISSION_TYPES });
   });
 
-  app.get('/missions/new', authorize('OPERATOR'), async (c) => planner(c, emptyValues(c.req.query('containerId') ?? ''), {}));
+  app.get('/missions/new', authorize('OPERATOR'), valid('query', plannerQuery), async (c) => planner(c, emptyValues(c.req.valid('query').containerId ?? ''), {}));
 
   const save = async (c: Context<AppEnv>, existing?: Mission) => {
     const form = await readForm(c);
@@ -72,10 +85,11 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
       const actor = actorOf(c.get('user')!);
       if (existing) {
         const { status, ...rest } = input;
-        await updateMission(deps.sql, existing.id, existing.status === 'draft' ? { ...rest, status } : rest, actor, sync);
+        await sync(await updateMission(deps.sql, existing.id, existing.status === 'draft' ? { ...rest, status } : rest, actor));
         return redirect(c, `/missions/${existing.id}`);
       }
-      const { mission, triggerSecret } = await createMission(deps.sql, input, actor, sync);
+      const { mission, triggerSecret } = await createMission(deps.sql, input, actor);
+      await sync(mission);
       if (triggerSecret) return missionPage(c, mission.id, triggerSecret);
       return redirect(c, `/missions/${mission.id}`);
     } catch (err) {
@@ -162,7 +176,8 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
     app.post(`/missions/:id/${what}`, authorize('OPERATOR'), valid('param', idParam), async (c) => {
       const { id } = c.req.valid('param');
       const form = await readForm(c);
-      await setMissionPaused(deps.sql, deps.temporal, id, what === 'pause', actorOf(c.get('user')!), str(form, 'reason') || undefined);
+      const { reason } = reasonBody.parse({ reason: str(form, 'reason') || undefined });
+      await setMissionPaused(deps.sql, deps.temporal, id, what === 'pause', actorOf(c.get('user')!), reason);
       return redirect(c, `/missions/${id}`);
     });
   }
@@ -191,9 +206,7 @@ export interface CronPreview {
 export function cronPreview(cron: string, timezone: string): CronPreview {
   const problem = cron ? cronError(cron) : 'is empty';
   if (problem) return { ok: false, words: '', next: [], error: `The cron expression ${problem}.` };
-  try {
-    return { ok: true, words: describeCron(cron), next: nextRuns(cron, timezone, 5).map((d) => formatInZone(d, timezone)), error: null };
-  } catch {
-    return { ok: false, words: describeCron(cron), next: [], error: `"${timezone}" is not a known time zone.` };
-  }
+  const zoneProblem = timeZoneError(timezone);
+  if (zoneProblem) return { ok: false, words: describeCron(cron), next: [], error: `The time zone ${zoneProblem}.` };
+  return { ok: true, words: describeCron(cron), next: nextRuns(cron, timezone, 5).map((d) => formatInZone(d, timezone)), error: null };
 }

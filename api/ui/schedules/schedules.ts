@@ -13,6 +13,7 @@ import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
+import { noteBody } from '../../routes/schedules/schedules';
 import { readForm, redirect, str } from '../common';
 import { flash, flashing, formProblem, isHtmx } from '../form-problem';
 
@@ -83,8 +84,11 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
     return renderer.fragment(c, 'partials/schedules/schedule-row', { row });
   };
 
+  // The same rule for the note as the API's (a cut at 500 characters could split a character in two).
+  const noteOf = async (c: Context<AppEnv>) => noteBody.parse({ note: str(await readForm(c), 'note') || undefined }).note;
+
   app.post('/schedules/:missionId/pause', authorize('OPERATOR'), valid('param', idParam), async (c) => {
-    const note = str(await readForm(c), 'note').slice(0, 500) || undefined;
+    const note = await noteOf(c);
     return act(c, async (m) => {
       await pauseSchedule(deps.sql, deps.temporal, m.id, true, note, actorOf(c.get('user')!));
       return `Paused the schedule of ${m.name}.`;
@@ -92,7 +96,7 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
   });
 
   app.post('/schedules/:missionId/unpause', authorize('OPERATOR'), valid('param', idParam), async (c) => {
-    const note = str(await readForm(c), 'note').slice(0, 500) || undefined;
+    const note = await noteOf(c);
     return act(c, async (m) => {
       await pauseSchedule(deps.sql, deps.temporal, m.id, false, note, actorOf(c.get('user')!));
       return `Unpaused the schedule of ${m.name}.`;
@@ -101,8 +105,8 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
 
   app.post('/schedules/:missionId/run', authorize('OPERATOR'), valid('param', idParam), (c) =>
     act(c, async (m) => {
-      await runScheduleNow(deps.sql, deps.temporal, m.id, actorOf(c.get('user')!));
-      return `Started a run of ${m.name}.`;
+      const run = await runScheduleNow(deps.sql, deps.temporal, m.id, actorOf(c.get('user')!));
+      return `Started a run of ${m.name} (${run.workflowId}).`;
     }),
   );
 
