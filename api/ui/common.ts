@@ -5,7 +5,9 @@ import type { Context } from 'hono';
 import { describeLive, getSafety, isLive } from '../../core/safety/settings';
 import type { Sql } from '../../db/sql';
 import { AppError, ValidationError } from '../../lib/errors';
+import { jsonValue } from '../../core/patterns/schemas';
 import type { AppEnv } from '../context';
+import { UNREADABLE_FORM } from '../middleware/read-input';
 import type { LayoutGlobals } from '../render';
 
 /** Every page shows a banner while anything could reach the outside world; read at most once a second. */
@@ -22,9 +24,18 @@ export function layoutGlobals(sql: Sql): LayoutGlobals {
 
 export type FormValue = string | string[];
 
-/** The submitted form as plain strings (files are refused). */
+/**
+ * The submitted form as plain strings (files are refused). The edge
+ * (api/middleware/read-input.ts) has parsed it and held every value to the
+ * text rule already; this reads that cached parse.
+ */
 export async function readForm(c: Context<AppEnv>): Promise<Record<string, FormValue>> {
-  const body = await c.req.parseBody({ all: true });
+  let body: Record<string, string | File | (string | File)[]>;
+  try {
+    body = await c.req.parseBody({ all: true });
+  } catch {
+    throw new ValidationError(UNREADABLE_FORM);
+  }
   const out: Record<string, FormValue> = {};
   for (const [k, v] of Object.entries(body)) {
     if (k === '_csrf') continue;
@@ -59,14 +70,22 @@ export function rows(form: Record<string, FormValue>, prefix: string): Record<st
   return [...byKey.entries()].map(([key, row]) => ({ ...row, _key: key }));
 }
 
-/** Parses a JSON field; the error names the field for the form. */
+/** Parses a JSON field and holds it to the rules of any JSON value (depth, size, text); the error names the field. */
 export function jsonField(text: string, label: string): unknown {
   if (!text.trim()) return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new ValidationError(`${label}: not valid JSON (${(err as Error).message}).`, [{ path: label, message: 'not valid JSON' }]);
   }
+  const checked = jsonValue.safeParse(value);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const where = issue.path.length ? ` (at ${issue.path.map(String).join('.')})` : '';
+    throw new ValidationError(`${label}: ${issue.message}${where}.`, [{ path: label, message: issue.message }]);
+  }
+  return value;
 }
 
 /** After a change: htmx follows HX-Redirect; a plain form post gets a 303. */

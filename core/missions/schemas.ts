@@ -1,7 +1,9 @@
 // Mission and task inputs (seed 000, with seed 004's priority), validated once
 // at the edge for the API and the planner form alike.
 import { z } from 'zod';
+import { noteText, text } from '../../lib/text';
 import { cronError } from '../schedules/cron';
+import { timeZoneError } from '../schedules/time-zones';
 import { jsonValue, listQuery, SELECTION_POLICIES } from '../patterns/schemas';
 
 export const MISSION_TYPES = ['manual', 'scheduled', 'triggered'] as const;
@@ -21,17 +23,14 @@ export const missionConfig = z
   .strict();
 export type MissionConfigInput = z.infer<typeof missionConfig>;
 
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'is not a known IANA time zone (for example America/Toronto)');
+// Exactly what Temporal's scheduler accepts (core/schedules/): a bad value is refused
+// here, not by Temporal halfway through saving the mission.
+const timeZone = text().superRefine((tz, ctx) => {
+  const problem = timeZoneError(tz);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
-const cron = z
-  .string()
+const cron = text()
   .trim()
   .superRefine((value, ctx) => {
     const problem = cronError(value);
@@ -46,7 +45,7 @@ export const scheduleInput = z
     endDate: z.iso.datetime({ offset: true }).optional(),
     overlap: z.enum(OVERLAP_POLICIES).default('skip'),
     paused: z.boolean().default(false),
-    note: z.string().trim().max(500).optional(),
+    note: noteText().optional(),
   })
   .strict()
   .refine((s) => !s.startDate || !s.endDate || new Date(s.startDate) < new Date(s.endDate), { message: 'endDate must be after startDate', path: ['endDate'] });
@@ -55,7 +54,7 @@ export type ScheduleInput = z.infer<typeof scheduleInput>;
 export const taskInput = z
   .object({
     id: z.uuid().optional(),
-    name: z.string().trim().min(1, 'Give the task a name.').max(120),
+    name: text().trim().min(1, 'Give the task a name.').max(120),
     order: z.number().int().min(0).max(10_000),
     patternId: z.uuid().nullable().optional(),
     selection: z.enum(['fixed', ...SELECTION_POLICIES]).optional(),
@@ -72,8 +71,8 @@ export const taskInput = z
 export type TaskInput = z.infer<typeof taskInput>;
 
 const base = {
-  name: z.string().trim().min(1, 'Give the mission a name.').max(120),
-  description: z.string().trim().max(2000),
+  name: text().trim().min(1, 'Give the mission a name.').max(120),
+  description: text().trim().max(2000),
   type: z.enum(MISSION_TYPES),
   priority: z.enum(PRIORITIES),
   containerId: z.uuid('containerId must be a container id.'),
@@ -115,7 +114,7 @@ export const missionListQuery = listQuery.extend({
   priority: z.enum(PRIORITIES).optional(),
   status: z.enum(['draft', 'active', 'paused']).optional(),
   containerId: z.uuid().optional(),
-  q: z.string().trim().max(120).optional(),
+  q: text().trim().max(120).optional(),
 });
 
 export const executeInput = z.object({ input: jsonValue.optional() }).strict();

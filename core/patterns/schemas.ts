@@ -1,6 +1,7 @@
 // Input schemas shared by the JSON API and the UI's forms: each input is
 // validated once, at the edge, and the inferred types flow inward.
 import { z } from 'zod';
+import { jsonProblem, noteText, text } from '../../lib/text';
 
 export const CATEGORIES = ['fbm_flow', 'messaging', 'analytics', 'automation', 'custom'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -16,8 +17,8 @@ export type Channel = (typeof CHANNELS)[number];
 
 export const MAX_TIMEOUT_MS = 10 * 60 * 1000;
 
-const name = z.string().trim().min(1, 'Give it a name.').max(120);
-const description = z.string().trim().max(2000);
+const name = text().trim().min(1, 'Give it a name.').max(120);
+const description = text().trim().max(2000);
 const priority = z.number().int().min(-1000).max(1000);
 
 export const containerInput = z
@@ -54,7 +55,7 @@ export const patternConfig = z
 export type PatternConfig = z.infer<typeof patternConfig>;
 export const DEFAULT_PATTERN_CONFIG: PatternConfig = { timeout: 5000, retryCount: 2, failureAction: 'retry' };
 
-export const code = z.string().min(1, 'Pattern code is empty.').max(64 * 1024, 'Pattern code is larger than 64 KiB.');
+export const code = text().min(1, 'Pattern code is empty.').max(64 * 1024, 'Pattern code is larger than 64 KiB.');
 
 export const patternInput = z
   .object({
@@ -66,7 +67,7 @@ export const patternInput = z
     isActive: z.boolean().default(true),
     isDefault: z.boolean().default(false),
     priority: priority.default(0),
-    note: z.string().trim().max(500).optional(),
+    note: noteText().optional(),
   })
   .strict();
 export type PatternInput = z.infer<typeof patternInput>;
@@ -80,19 +81,39 @@ export const patternPatch = z
     isActive: z.boolean().optional(),
     isDefault: z.boolean().optional(),
     priority: priority.optional(),
-    note: z.string().trim().max(500).optional(),
+    note: noteText().optional(),
   })
   .strict();
 export type PatternPatch = z.infer<typeof patternPatch>;
 
-/** Any JSON value, bounded in size when serialised. */
-export const jsonValue = z.unknown().refine((v) => {
-  try {
-    return JSON.stringify(v ?? null).length <= 256 * 1024;
-  } catch {
-    return false;
+export const MAX_JSON_DEPTH = 64;
+export const MAX_JSON_BYTES = 256 * 1024;
+
+/**
+ * Any JSON value that every later step can carry and store: nested at most
+ * 64 levels, at most 256 KiB as JSON, and every string and key obeying the
+ * text rule (lib/text.ts). Run inputs, task inputs and edited outputs reach
+ * Temporal and then PostgreSQL; whatever either cannot hold is refused here.
+ */
+export const jsonValue = z.unknown().superRefine((v, ctx) => {
+  const problem = jsonProblem(v, MAX_JSON_DEPTH);
+  if (problem) {
+    const message = problem.kind === 'depth' ? `must be JSON nested at most ${MAX_JSON_DEPTH} levels deep` : problem.message;
+    ctx.addIssue({ code: 'custom', message, path: problem.path });
+    return;
   }
-}, 'must be JSON data of at most 256 KiB');
+  let serialised: string | undefined;
+  try {
+    serialised = JSON.stringify(v ?? null);
+  } catch {
+    // a cycle or a BigInt: not JSON
+  }
+  if (serialised === undefined) ctx.addIssue({ code: 'custom', message: 'must be JSON data' });
+  else if (Buffer.byteLength(serialised) > MAX_JSON_BYTES) ctx.addIssue({ code: 'custom', message: `must be JSON data of at most ${MAX_JSON_BYTES / 1024} KiB` });
+});
+
+/** A pattern's version number: PostgreSQL keeps it in an integer column. */
+export const versionNumber = z.coerce.number({ message: 'A version is a whole number.' }).int('A version is a whole number.').min(1, 'Versions start at 1.').max(2_147_483_647, 'No pattern has that many versions.');
 
 export const injectInput = z
   .object({
@@ -116,7 +137,7 @@ const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const containerListQuery = listQuery.extend({
   category: z.enum(CATEGORIES).optional(),
   active: boolQuery.optional(),
-  q: z.string().trim().max(120).optional(),
+  q: text().trim().max(120).optional(),
 });
 
 export const patternListQuery = containerListQuery.extend({

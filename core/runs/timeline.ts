@@ -1,14 +1,13 @@
 // A run's logs: its timeline read from the Temporal history (tasks
 // scheduled, started, completed, failed, retried; signals with who sent
 // them), joined with each task's pattern log from PostgreSQL.
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal as proto } from '@temporalio/proto';
 import type { TxSql } from '../../db/sql';
 import { NotFoundError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { runsOfWorkflow, type RecordedRun } from '../patterns/pattern-runs';
-import { unavailable } from './temporal-errors';
+import { isWorkflowNotFound, unavailable } from './temporal-errors';
 
 type HistoryEvent = proto.api.history.v1.IHistoryEvent;
 type Payloads = proto.api.common.v1.IPayloads | null | undefined;
@@ -52,7 +51,7 @@ export async function runTimeline(sql: TxSql, temporal: TemporalHandle, workflow
     const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
     events = history.events ?? [];
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new NotFoundError('Run');
+    if (isWorkflowNotFound(err)) throw new NotFoundError('Run');
     throw unavailable(err);
   }
   const scheduled = new Map<string, { type: string; taskId?: string; taskName?: string }>();

@@ -25,7 +25,7 @@ describe('a port already in use', () => {
       expect(err).toBeInstanceOf(PortInUseError);
       expect((err as Error).message).toBe(`Port ${port} on 127.0.0.1 (web server) is already in use. Stop whatever is using it, or set PORT to another port.`);
     } finally {
-      server.close();
+      await new Promise((resolve) => server.close(resolve));
     }
     await expect(assertPortFree(port, '127.0.0.1', 'web server', 'PORT')).resolves.toBeUndefined();
   });

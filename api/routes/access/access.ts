@@ -6,28 +6,29 @@ import { createApiToken, expiryAfterDays, listApiTokens, revokeApiToken } from '
 import { actorOf, createUser, getUser, listUsers, updateUser } from '../../../core/access/users';
 import { NotFoundError } from '../../../lib/errors';
 import { ROLES } from '../../../lib/names';
+import { text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
 const uuid = z.object({ id: z.uuid('Not a valid id.') });
-const username = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, 'Use letters, digits and . _ @ - only.');
+const username = text().trim().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, 'Use letters, digits and . _ @ - only.');
 
 export const newUserSchema = z.object({
   username,
-  password: z.string().min(10, 'Passwords must be at least 10 characters long.').max(256),
+  password: text().min(10, 'Passwords must be at least 10 characters long.').max(256),
   role: z.enum(ROLES),
-  displayName: z.string().trim().max(120).optional(),
+  displayName: text().trim().max(120).optional(),
 }).strict();
 
 export const userPatchSchema = z.object({
   role: z.enum(ROLES).optional(),
   disabled: z.boolean().optional(),
-  password: z.string().min(10, 'Passwords must be at least 10 characters long.').max(256).optional(),
+  password: text().min(10, 'Passwords must be at least 10 characters long.').max(256).optional(),
 }).strict();
 
 export const newTokenSchema = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: text().trim().min(1).max(100),
   userId: z.uuid().optional(),
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 }).strict();
@@ -69,6 +70,7 @@ export function accessRoutes(deps: AppDeps) {
       },
       actorOf(me),
     );
+    c.header('Cache-Control', 'no-store'); // the plaintext token is in this response only
     return c.json({ token, apiToken, note: 'The token is shown once; store it now.' }, 201);
   });
 

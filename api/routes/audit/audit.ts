@@ -2,15 +2,16 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listAudit, verifyAuditChain } from '../../../core/audit/audit-log';
+import { text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
 export const auditQuerySchema = z.object({
-  actor: z.string().max(200).optional(),
-  action: z.string().max(200).optional(),
-  entityType: z.string().max(100).optional(),
-  entityId: z.string().max(200).optional(),
+  actor: text().max(200).optional(),
+  action: text().max(200).optional(),
+  entityType: text().max(100).optional(),
+  entityId: text().max(200).optional(),
   before: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });

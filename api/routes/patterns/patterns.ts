@@ -7,14 +7,14 @@ import {
   createPattern, deletePattern, getPattern, getVersion, listPatterns, listVersions, restoreVersion, updatePattern,
 } from '../../../core/patterns/patterns';
 import { recentRuns } from '../../../core/patterns/pattern-runs';
-import { code, patternInput, patternListQuery, patternPatch } from '../../../core/patterns/schemas';
+import { code, patternInput, patternListQuery, patternPatch, versionNumber } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
 const idParam = z.object({ id: z.uuid('Not a valid pattern id.') });
-const versionParam = idParam.extend({ version: z.coerce.number().int().min(1) });
+const versionParam = idParam.extend({ version: versionNumber });
 
 export function patternRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();

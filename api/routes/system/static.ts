@@ -8,18 +8,19 @@ import { authorize } from '../../middleware/authorize';
 
 const require = createRequire(import.meta.url);
 
-const FILES: Record<string, { path: string; type: string }> = {
-  'htmx.min.js': { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
-  'app.js': { path: new URL('../../../public/app.js', import.meta.url).pathname, type: 'text/javascript; charset=utf-8' },
-  'app.css': { path: new URL('../../../public/app.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
-  'favicon.svg': { path: new URL('../../../public/favicon.svg', import.meta.url).pathname, type: 'image/svg+xml' },
-};
+// A Map, not an object: "constructor" or "__proto__" must be unknown names (404), not inherited properties.
+const FILES = new Map<string, { path: string; type: string }>([
+  ['htmx.min.js', { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' }],
+  ['app.js', { path: new URL('../../../public/app.js', import.meta.url).pathname, type: 'text/javascript; charset=utf-8' }],
+  ['app.css', { path: new URL('../../../public/app.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' }],
+  ['favicon.svg', { path: new URL('../../../public/favicon.svg', import.meta.url).pathname, type: 'image/svg+xml' }],
+]);
 
 export function staticRoutes(opts: { cache?: boolean } = {}) {
   const app = new Hono<AppEnv>();
   const loaded = new Map<string, Buffer>();
   const load = (name: string) => {
-    const file = FILES[name]!;
+    const file = FILES.get(name)!;
     if (opts.cache === false) return readFileSync(file.path);
     let body = loaded.get(name);
     if (!body) loaded.set(name, (body = readFileSync(file.path)));
@@ -27,7 +28,7 @@ export function staticRoutes(opts: { cache?: boolean } = {}) {
   };
   app.get('/:name', authorize('public'), (c) => {
     const name = c.req.param('name');
-    const file = FILES[name];
+    const file = FILES.get(name);
     if (!file) return c.notFound();
     c.header('Content-Type', file.type);
     c.header('Cache-Control', 'public, max-age=300');

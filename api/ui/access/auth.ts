@@ -8,6 +8,7 @@ import { checkRateLimit, hitRateLimit, resetRateLimit } from '../../../core/acce
 import { createSession, deleteSession, SESSION_TTL_MS } from '../../../core/access/sessions';
 import { actorOf, checkPassword } from '../../../core/access/users';
 import { RateLimitedError } from '../../../lib/errors';
+import { text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
@@ -25,7 +26,7 @@ export function safeNext(next: unknown): string {
 
 export function authRoutes(deps: AppDeps, renderer: Renderer, cookieName: string) {
   const app = new Hono<AppEnv>();
-  const form = z.object({ username: z.string().trim().max(200).default(''), password: z.string().max(1000).default(''), next: z.string().optional() });
+  const form = z.object({ username: text().trim().max(200).default(''), password: text().max(1000).default(''), next: text().optional() });
 
   app.get('/login', authorize('public'), (c) => {
     if (c.get('user')) return c.redirect(safeNext(c.req.query('next')), 303);

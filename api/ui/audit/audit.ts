@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listAudit, verifyAuditChain } from '../../../core/audit/audit-log';
+import { text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
@@ -11,12 +12,12 @@ import { valid } from '../../validate';
 
 const PER_PAGE = 50;
 const empty = (v: unknown) => (typeof v === 'string' && !v.trim() ? undefined : v);
-const text = (max: number) => z.preprocess(empty, z.string().trim().max(max).optional());
+const filter = (max: number) => z.preprocess(empty, text().trim().max(max).optional());
 const auditQuery = z.object({
-  actor: text(200),
-  action: text(200),
-  entityType: text(100),
-  entityId: text(200),
+  actor: filter(200),
+  action: filter(200),
+  entityType: filter(100),
+  entityId: filter(200),
   before: z.preprocess(empty, z.coerce.number({ message: 'before must be an entry number.' }).int().min(1).optional()),
 });
 

@@ -6,6 +6,7 @@ import { createBoardLoader, loadFeed } from '../../../core/board/board';
 import { listContainers } from '../../../core/patterns/containers';
 import { PRIORITIES } from '../../../core/missions/schemas';
 import { MISSION_TRIGGERS } from '../../../lib/names';
+import { text } from '../../../lib/text';
 import { acknowledgeAlert } from '../../../core/alerts/alerts';
 import { actorOf } from '../../../core/access/users';
 import type { AppDeps, AppEnv } from '../../context';
@@ -16,11 +17,11 @@ import { contentVersion, redirect } from '../common';
 
 const empty = (v: unknown) => (v === '' ? undefined : v);
 export const boardQuery = z.object({
-  v: z.string().max(40).optional(),
+  v: text().max(40).optional(),
   containerId: z.preprocess(empty, z.uuid().optional()),
   priority: z.preprocess(empty, z.enum(PRIORITIES).optional()),
   trigger: z.preprocess(empty, z.enum(MISSION_TRIGGERS).optional()),
-  q: z.preprocess(empty, z.string().trim().max(120).optional()),
+  q: z.preprocess(empty, text().trim().max(120).optional()),
 });
 
 export function boardRoutes(deps: AppDeps, renderer: Renderer) {

@@ -5,7 +5,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { inject, PatternFailedError } from '../../../core/patterns/inject';
 import { deletePattern, getPattern, getVersion, restoreVersion, updatePattern } from '../../../core/patterns/patterns';
-import { injectInput } from '../../../core/patterns/schemas';
+import { injectInput, versionNumber } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
@@ -16,10 +16,10 @@ import { flash, flashing, formProblem, isHtmx } from '../form-problem';
 import type { PatternView, TestOutcome } from './pattern-view';
 
 const idParam = z.object({ id: z.uuid('Not a valid pattern id.') });
-const versionParam = idParam.extend({ version: z.coerce.number().int().min(1).max(1_000_000) });
+const versionParam = idParam.extend({ version: versionNumber });
 const diffQuery = z.object({
-  from: z.coerce.number({ message: 'from must be a version number.' }).int().min(1).max(1_000_000).optional(),
-  to: z.coerce.number({ message: 'to must be a version number.' }).int().min(1).max(1_000_000).optional(),
+  from: versionNumber.optional(),
+  to: versionNumber.optional(),
 });
 
 type FailureDetails = {

@@ -8,6 +8,7 @@ import { listContainers } from '../../../core/patterns/containers';
 import { createPattern, getPattern, InvalidCodeError, listPatterns, updatePattern } from '../../../core/patterns/patterns';
 import { CATEGORIES, FAILURE_ACTIONS } from '../../../core/patterns/schemas';
 import { statsSummary } from '../../../core/patterns/stats';
+import { text } from '../../../lib/text';
 import { actorOf } from '../../../core/access/users';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
@@ -29,7 +30,7 @@ export const CONTAINERS_PER_PAGE = 20;
 const empty = (v: unknown) => (v === '' ? undefined : v);
 const offset = z.preprocess(empty, z.coerce.number().int().min(0).max(1_000_000).default(0));
 const listQuery = z.object({
-  q: z.preprocess(empty, z.string().trim().max(120).optional()),
+  q: z.preprocess(empty, text().trim().max(120).optional()),
   containerId: z.preprocess(empty, z.uuid('Not a valid container id.').optional()),
   category: z.preprocess(empty, z.enum(CATEGORIES).optional()),
   active: z.preprocess(empty, z.enum(['true', 'false']).optional()),

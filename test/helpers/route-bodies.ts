@@ -1,0 +1,71 @@
+// Valid bodies and forms for every route that takes one, over the bad-input
+// walk's fixtures (test/foundation/bad-input.test.ts turns each one hostile).
+// A route added without an entry here fails the walk.
+
+type Ids = Record<'containerId' | 'patternId' | 'missionId' | 'taskId' | 'userId' | 'tokenId', string>;
+export type Fixtures = Ids & { workflowId: string; spare: Ids };
+
+const CODE = 'async (input, ctx) => ({ ok: true })';
+
+/** A valid body for each API route that takes one; the walk turns it hostile field by field. */
+export const apiBodies = (fx: Fixtures): Record<string, Record<string, unknown>> => {
+  const container = { name: 'c', description: 'd', category: 'custom', priority: 0 };
+  const pattern = { name: 'p', description: 'd', code: CODE, note: 'n', config: { timeout: 1000, retryCount: 0, failureAction: 'skip' } };
+  const task = { name: 't2', order: 1, patternId: fx.patternId, input: { a: 'b' }, approvalTimeoutSeconds: 60 };
+  const schedule = { cron: '0 9 * * 1-5', timezone: 'America/Toronto', startDate: '2027-01-01T00:00:00Z', overlap: 'skip', paused: true, note: 'n' };
+  const mission = { name: 'm', description: 'd', type: 'scheduled', priority: 'low', containerId: fx.containerId, config: { maxConcurrency: 1, retryDelayMs: 1000 }, schedule, tasks: [task] };
+  const reason = { reason: 'r' };
+  return {
+    'POST /api/users': { username: 'fuzzed', password: 'password-123456', role: 'VIEWER', displayName: 'Fuzz' },
+    'PATCH /api/users/:id': { role: 'VIEWER', disabled: false, password: 'password-123456' },
+    'POST /api/tokens': { name: 'fuzz', userId: fx.userId, expiresInDays: 3 },
+    'POST /api/containers': container, 'PUT /api/containers/:id': container, 'PATCH /api/containers/:id': container,
+    'POST /api/patterns': { ...pattern, containerId: fx.containerId }, 'PUT /api/patterns/:id': pattern, 'PATCH /api/patterns/:id': pattern,
+    'POST /api/patterns/check': { code: CODE },
+    'POST /api/patterns/:id/versions/:version/restore': {},
+    'POST /api/inject': { patternId: fx.patternId, input: { lead: 'acme' }, timeoutMs: 1000 },
+    'PUT /api/settings/safety': { dryRun: true, channels: { email: false } }, 'PATCH /api/settings/safety': { dryRun: true },
+    'POST /api/missions': mission, 'PUT /api/missions/:id': mission, 'PATCH /api/missions/:id': mission,
+    'POST /api/missions/:id/tasks': task, 'PUT /api/missions/:id/tasks/:taskId': task, 'PATCH /api/missions/:id/tasks/:taskId': task,
+    'POST /api/missions/:id/execute': { input: { campaign: 'spring' } },
+    'POST /api/missions/:id/pause': reason, 'POST /api/missions/:id/resume': {},
+    'PUT /api/missions/:id/schedule': schedule,
+    'POST /api/missions/:id/trigger-secret': {}, 'POST /api/missions/:id/trigger': { lead: 'acme' },
+    'POST /api/runs/:workflowId/pause': reason, 'POST /api/runs/:workflowId/resume': reason, 'POST /api/runs/:workflowId/cancel': reason,
+    'POST /api/runs/:workflowId/decisions': { taskId: fx.taskId, action: 'approve_with_notes', notes: 'n', output: { x: 'y' } },
+    'POST /api/schedules/:missionId/pause': { note: 'n' }, 'POST /api/schedules/:missionId/unpause': { note: 'n' }, 'POST /api/schedules/:missionId/run': {},
+    'POST /api/alerts/:id/ack': {},
+  };
+};
+
+/** A valid form for each page route that takes one, by path. */
+export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> => {
+  const planner = {
+    name: 'm', description: 'd', type: 'scheduled', priority: 'low', containerId: fx.containerId, maxConcurrency: '1', retryPolicy: 'none',
+    retryDelayMs: '1000', alertOnFailure: 'on', onApprovalTimeout: 'reject', scheduled: 'on', cron: '0 9 * * 1-5', timezone: 'America/Toronto',
+    startDate: '2027-01-01', overlap: 'skip', intent: 'draft',
+    'tasks[t0][name]': 't', 'tasks[t0][order]': '0', 'tasks[t0][source]': `pattern:${fx.patternId}`, 'tasks[t0][input]': '{"a":1}', 'tasks[t0][timeout]': '60',
+  };
+  const pattern = { name: 'p', description: 'd', priority: '0', timeout: '1000', retryCount: '0', failureAction: 'skip', code: CODE, note: 'n' };
+  const container = { name: 'c', description: 'd', category: 'custom', priority: '0', isActive: 'on' };
+  const reason = { reason: 'r' };
+  return {
+    '/login': { username: 'nobody-here', password: 'wrong-password', next: '/' }, '/logout': {},
+    '/alerts/:id/ack': {},
+    '/runs/:workflowId/pause': reason, '/runs/:workflowId/resume': reason, '/runs/:workflowId/cancel': reason,
+    '/runs/:workflowId/decide': { taskId: fx.taskId, action: 'edit_inline_approve', notes: 'n', output: '{"x":1}', from: 'inbox' },
+    '/missions': planner, '/missions/:id': planner, '/missions/planner/json': { input: '{}' },
+    '/missions/:id/execute': { input: '{"a":1}' }, '/missions/:id/pause': reason, '/missions/:id/resume': reason,
+    '/missions/:id/trigger-secret': {}, '/missions/:id/delete': {},
+    '/patterns': { ...pattern, containerId: fx.containerId }, '/patterns/:id': pattern, '/patterns/check': { code: CODE },
+    '/patterns/:id/test': { input: '{"lead":"acme"}' }, '/patterns/:id/versions/:version/restore': {},
+    '/patterns/:id/active': { active: 'true' }, '/patterns/:id/delete': {},
+    '/containers': container, '/containers/:id': container, '/containers/:id/delete': {},
+    '/schedules/:missionId/pause': { note: 'n' }, '/schedules/:missionId/unpause': { note: 'n' }, '/schedules/:missionId/run': {},
+    '/settings/safety/dry-run': { dryRun: 'true' }, '/settings/safety/channels/:channel': { enabled: 'false' },
+    '/settings/users': { username: 'fuzzed2', password: 'password-123456', role: 'VIEWER', displayName: 'F' },
+    '/settings/users/:id/role': { role: 'VIEWER' }, '/settings/users/:id/disabled': { disabled: 'false' },
+    '/settings/tokens': { name: 'fuzz', userId: fx.userId, expiresInDays: '3' }, '/settings/tokens/:id/revoke': {},
+  };
+};
+
