@@ -4,14 +4,17 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { createMissionActivities } from './mission-activities';
 import type { Adapters } from '../core/safety/outbound';
-import type { SandboxPool } from './sandbox';
+import type { PatternSandbox } from '../core/patterns/sandbox';
+import type { RunHistoryReader } from './mission-activities';
 
 export interface ActivityDeps {
   sql: Sql;
   logger: Logger;
   config: Config;
-  sandbox: SandboxPool;
+  sandbox: PatternSandbox;
   adapters: Adapters;
+  /** Reads a run's history (who cancelled it and why); the worker's own Temporal connection. */
+  history?: RunHistoryReader;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -1,20 +1,22 @@
-// The activities of missionWorkflow. Every one is safe to retry: runs,
-// audit entries and alerts carry keys made from the workflow run, so a
-// retried activity records nothing twice and a task that already succeeded
-// is not run again.
+// The activities of missionWorkflow: thin Temporal adapters over the domain.
+// Every one is safe to retry: runs, outputs, audit entries and alerts carry
+// keys made from the workflow run, so a retried activity records nothing
+// twice and a task that already succeeded is not run again. A database that
+// is down is not a pattern's failure: it is retried on its own budget.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { appendAudit, SYSTEM_ACTOR, type Actor } from '../core/audit/audit-log';
 import { buildPlan } from '../core/missions/missions';
 import { countFailedRuns, findSucceededRun } from '../core/patterns/pattern-runs';
 import type { SelectionPolicy } from '../core/patterns/schemas';
 import { choosePattern, loadCandidates } from '../core/patterns/selection';
-import type { Sql } from '../db/sql';
+import { isConnectionError, type Sql } from '../db/sql';
 import type { Logger } from '../lib/logger';
 import type { MissionTrigger } from '../lib/names';
-import type { DecisionAction, MissionPlan, PinnedPattern } from '../workflows/messages';
-import type { Adapters } from '../core/safety/outbound';
+import type { DecisionAction, MissionPlan, OutputRef, PinnedPattern } from '../workflows/messages';
+import { OutboundUncertainError, type Adapters } from '../core/safety/outbound';
 import { PatternRunError, runPattern } from '../core/patterns/run-pattern';
-import type { SandboxPool } from './sandbox';
+import type { PatternSandbox } from '../core/patterns/sandbox';
+import { referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 
 export interface RunTaskInput {
   missionId: string;
@@ -25,7 +27,10 @@ export interface RunTaskInput {
   execSeq: number;
   pattern: PinnedPattern;
   input: unknown;
-  previous: Record<string, unknown>;
+  /** Earlier tasks' outputs by task name: references, or `{ value }` for outputs kept inline (with previousByRef). */
+  previous: Record<string, OutputRef | { value: unknown }> | Record<string, unknown>;
+  /** Set by this release's workflow code; activities scheduled by the first release's passed the values themselves. */
+  previousByRef?: boolean;
   notes: string[];
   runInput: unknown;
   maxPatternAttempts: number;
@@ -33,8 +38,9 @@ export interface RunTaskInput {
 }
 
 export interface RunTaskResult {
-  output: unknown;
-  logs: string[];
+  /** The output's reference (this release); runs of the first release got `output` and `logs` inline. */
+  outputRef?: OutputRef;
+  output?: unknown;
   durationMs: number;
   attempt: number;
   outbound: { channel: string; status: string }[];
@@ -55,9 +61,20 @@ const ERROR_TYPES: Record<string, string> = {
   timeout: 'PatternTimeout', memory: 'PatternMemory', crashed: 'PatternCrashed', cancelled: 'PatternCancelled',
 };
 
+/** Enough of Temporal's WorkflowService to read a run's latest events. */
+export interface RunHistoryReader {
+  namespace: string;
+  workflowService: {
+    getWorkflowExecutionHistoryReverse(req: {
+      namespace: string; execution: { workflowId: string; runId: string }; maximumPageSize: number; nextPageToken?: Uint8Array | null;
+    }): Promise<{ history?: { events?: { workflowExecutionCancelRequestedEventAttributes?: { cause?: string | null; identity?: string | null } | null }[] | null } | null; nextPageToken?: Uint8Array | null }>;
+  };
+}
+
 export interface MissionActivityDeps {
   sql: Sql;
-  sandbox: SandboxPool;
+  sandbox: PatternSandbox;
+  history?: RunHistoryReader;
   adapters: Adapters;
   logger: Logger;
 }
@@ -67,6 +84,33 @@ function runKey(): { workflowId: string; runId: string; base: string } {
   if (!execution) throw new Error('mission activities run only inside a workflow');
   const { workflowId, runId } = execution;
   return { workflowId, runId, base: `${workflowId}/${runId}` };
+}
+
+/**
+ * The database (or a send whose fate is unknown) failing is the host's problem, not the pattern's:
+ * the attempt fails as `Infrastructure`, which the task activities retry without limit, backing off to 30 s.
+ */
+function hostFailure(err: unknown): never {
+  if (err instanceof ApplicationFailure) throw err;
+  if (isConnectionError(err) || err instanceof OutboundUncertainError) {
+    const attempt = Context.current().info.attempt;
+    throw ApplicationFailure.create({
+      type: 'Infrastructure', message: (err as Error).message || String(err), nonRetryable: false,
+      nextRetryDelay: Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6)),
+    });
+  }
+  throw err;
+}
+
+/** Wraps an activity so that an outage retries it on the host's budget. */
+function guarded<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      return hostFailure(err);
+    }
+  };
 }
 
 async function actorByName(sql: Sql, name: string): Promise<Actor & { role?: string; disabled?: boolean }> {
@@ -90,9 +134,87 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     return row.code;
   };
 
+  /** Who asked for a run's cancellation and why, from its WorkflowExecutionCancelRequested event. */
+  async function cancelRequest(workflowId: string, runId: string): Promise<{ actor: string | null; reason: string | null } | null> {
+    if (!deps.history) return null;
+    let nextPageToken: Uint8Array | null | undefined;
+    for (let page = 0; page < 20; page++) {
+      const res = await deps.history.workflowService.getWorkflowExecutionHistoryReverse({
+        namespace: deps.history.namespace, execution: { workflowId, runId }, maximumPageSize: 100, nextPageToken,
+      });
+      const found = res.history?.events?.find((e) => e.workflowExecutionCancelRequestedEventAttributes);
+      if (found) {
+        const a = found.workflowExecutionCancelRequestedEventAttributes!;
+        // The app cancels as "mission-control:<username>"; the CLI's identity names its user and host.
+        const identity = a.identity?.startsWith('mission-control:') ? a.identity.slice('mission-control:'.length) : a.identity || null;
+        return { actor: identity, reason: a.cause || null };
+      }
+      nextPageToken = res.nextPageToken;
+      if (!nextPageToken?.length) break;
+    }
+    return null;
+  }
+
+  async function runTask(input: RunTaskInput, ctx: Context): Promise<RunTaskResult> {
+    const attempt = ctx.info.attempt;
+    const { workflowId, runId, base } = runKey();
+    const prefix = `${base}/${input.taskId}/${input.execSeq}/`;
+    // Outputs are keyed within their workflow id: short references, as every later task's input carries them.
+    const outputKey = `${runId}/${input.taskId}/${input.execSeq}`;
+    const at = { workflowId, taskId: input.taskId, keyPrefix: prefix };
+    // Only a retry can find its task already done (a worker lost after recording, before reporting).
+    const prior = attempt > 1 ? await findSucceededRun(sql, at) : null;
+    if (prior) {
+      const [kept] = await sql<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId} and ref = ${outputKey}`;
+      return { outputRef: referenceTo(outputKey, kept ? kept.output : prior.output), durationMs: prior.durationMs, attempt: prior.attempt, outbound: summarise(prior.outbound), replayed: true };
+    }
+    const code = await codeOf(input.pattern.versionId);
+    if (code === null) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
+    const previous = input.previousByRef ? await resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>) : (input.previous as Record<string, unknown>);
+    let outputRef: OutputRef | undefined;
+    try {
+      const result = await runPattern(deps, {
+        pattern: { ...input.pattern, code },
+        input: input.input,
+        context: {
+          previous,
+          notes: input.notes.length ? input.notes.join('\n\n') : null,
+          attempt,
+          task: { id: input.taskId, name: input.taskName },
+          mission: { id: input.missionId, name: input.missionName, workflowId, runId, input: input.runInput },
+        },
+        executionKey: `${prefix}${attempt}`,
+        effectsKey: prefix,
+        source: 'mission',
+        actor: input.startedBy ?? SYSTEM_ACTOR,
+        missionId: input.missionId,
+        workflowId,
+        taskId: input.taskId,
+        attempt,
+        signal: ctx.cancellationSignal,
+        // The output is stored once, under the task execution's reference, with the run's record.
+        keepOutput: async (tx, output) => {
+          outputRef = await storeOutput(tx, outputKey, workflowId, output);
+        },
+      });
+      return { outputRef: outputRef ?? referenceTo(outputKey, result.output), durationMs: result.durationMs, attempt, outbound: summarise(result.outbound), replayed: false };
+    } catch (err) {
+      if (!(err instanceof PatternRunError)) throw err;
+      if (err.kind === 'cancelled' && ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      const failures = await countFailedRuns(sql, at);
+      const exhausted = failures >= input.maxPatternAttempts;
+      throw ApplicationFailure.create({
+        type: ERROR_TYPES[err.kind] ?? 'PatternRuntime',
+        message: exhausted && err.retryable && input.maxPatternAttempts > 1 ? `${err.message} (after ${failures} attempts)` : err.message,
+        nonRetryable: !err.retryable || exhausted,
+        details: [{ kind: err.kind, attempt, failures, logs: err.logs }],
+      });
+    }
+  }
+
   return {
     /** The plan of a run started by a schedule or a trigger, read when the run starts (and so kept in its history). */
-    async loadPlan(input: { missionId: string; trigger: MissionTrigger; startedBy?: Actor }): Promise<MissionPlan> {
+    loadPlan: guarded(async (input: { missionId: string; trigger: MissionTrigger; startedBy?: Actor }): Promise<MissionPlan> => {
       const { workflowId } = runKey();
       let plan: MissionPlan;
       try {
@@ -109,74 +231,43 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         details: { workflowId, trigger: input.trigger }, idempotencyKey: `mission.executed:${workflowId}`,
       });
       return plan;
-    },
+    }),
 
     /** Chooses the pattern of a policy task; the choice is recorded in the workflow's history. */
-    async selectPattern(input: { containerId: string; policy: SelectionPolicy; taskId: string }): Promise<PinnedPattern> {
+    selectPattern: guarded(async (input: { containerId: string; policy: SelectionPolicy; taskId: string }): Promise<PinnedPattern> => {
       const candidates = await loadCandidates(sql, input.containerId);
       if (!candidates.length) {
         throw ApplicationFailure.create({ type: 'Validation', message: 'The container has no active pattern to choose from.', nonRetryable: true });
       }
       const c = choosePattern(candidates, input.policy, Math.random);
       return { patternId: c.id, patternName: c.name, versionId: c.versionId, version: c.version, config: c.config };
-    },
+    }),
 
     async runMissionTask(input: RunTaskInput): Promise<RunTaskResult> {
       const ctx = Context.current();
-      const attempt = ctx.info.attempt;
-      const { workflowId, runId, base } = runKey();
-      const prefix = `${base}/${input.taskId}/${input.execSeq}/`;
-      const at = { workflowId, taskId: input.taskId, keyPrefix: prefix };
-      // Only a retry can find its task already done (a worker lost after recording, before reporting).
-      const prior = attempt > 1 ? await findSucceededRun(sql, at) : null;
-      if (prior) {
-        return { output: prior.output, logs: prior.logs, durationMs: prior.durationMs, attempt: prior.attempt, outbound: summarise(prior.outbound), replayed: true };
-      }
-      const code = await codeOf(input.pattern.versionId);
-      if (code === null) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
-      const beat = setInterval(() => ctx.heartbeat({ attempt }), 1000);
+      // Heartbeats start before anything else: an attempt that waits on the database is still alive,
+      // and one that Temporal gave up on learns it (its cancellation signal fires) and stops.
+      ctx.heartbeat({ attempt: ctx.info.attempt });
+      const beat = setInterval(() => ctx.heartbeat({ attempt: ctx.info.attempt }), 1000);
       try {
-        const result = await runPattern(deps, {
-          pattern: { ...input.pattern, code },
-          input: input.input,
-          context: {
-            previous: input.previous,
-            notes: input.notes.length ? input.notes.join('\n\n') : null,
-            attempt,
-            task: { id: input.taskId, name: input.taskName },
-            mission: { id: input.missionId, name: input.missionName, workflowId, runId, input: input.runInput } as never,
-          },
-          executionKey: `${prefix}${attempt}`,
-          effectsKey: prefix,
-          source: 'mission',
-          actor: input.startedBy ?? SYSTEM_ACTOR,
-          missionId: input.missionId,
-          workflowId,
-          taskId: input.taskId,
-          attempt,
-          signal: ctx.cancellationSignal,
-        });
-        return { output: result.output, logs: result.logs, durationMs: result.durationMs, attempt, outbound: summarise(result.outbound), replayed: false };
+        return await runTask(input, ctx);
       } catch (err) {
-        if (!(err instanceof PatternRunError)) throw err;
-        if (err.kind === 'cancelled' && ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        const failures = await countFailedRuns(sql, at);
-        const exhausted = failures >= input.maxPatternAttempts;
-        throw ApplicationFailure.create({
-          type: ERROR_TYPES[err.kind] ?? 'PatternRuntime',
-          message: exhausted && err.retryable && input.maxPatternAttempts > 1 ? `${err.message} (after ${failures} attempts)` : err.message,
-          nonRetryable: !err.retryable || exhausted,
-          details: [{ kind: err.kind, attempt, failures, logs: err.logs }],
-        });
+        return hostFailure(err);
       } finally {
         clearInterval(beat);
       }
     },
 
+    /** Stores a reviewer's edited output, so the run carries only its reference. */
+    storeOutput: guarded(async (input: { taskId: string; execSeq: number; output: unknown }): Promise<OutputRef> => {
+      const { workflowId, runId } = runKey();
+      return storeOutput(sql, `${runId}/${input.taskId}/${input.execSeq}/edited`, workflowId, input.output);
+    }),
+
     /** Only an active admin may decide (seed 002); the decision is audited once, refusals too. */
-    async authorizeDecision(input: {
+    authorizeDecision: guarded(async (input: {
       actor: string; action: DecisionAction; taskId: string; taskName: string; execSeq: number; missionId: string; notes: string | null; edited: boolean;
-    }): Promise<{ accepted: boolean; reason?: string; actor: Actor }> {
+    }): Promise<{ accepted: boolean; reason?: string; actor: Actor }> => {
       const { workflowId, base } = runKey();
       const actor = await actorByName(sql, input.actor);
       const allowed = actor.role === 'ADMIN' && !actor.disabled;
@@ -192,25 +283,28 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         idempotencyKey: `${base}/${Context.current().info.activityId}`,
       });
       return { accepted: allowed, reason, actor: { id: actor.id, name: actor.name } };
-    },
+    }),
 
-    async recordRunEvent(input: { key: string; action: string; actor: string; missionId: string; details: Record<string, unknown> }): Promise<void> {
+    recordRunEvent: guarded(async (input: { key: string; action: string; actor: string; missionId: string; details: Record<string, unknown> }): Promise<void> => {
       const { workflowId, runId, base } = runKey();
-      const actor = await actorByName(sql, input.actor);
+      // The workflow cannot see who asked for its cancellation, or why: its history can.
+      const request = input.action === 'run.cancelled' ? await cancelRequest(workflowId, runId) : null;
+      if (request?.reason) input.details = { ...input.details, reason: request.reason };
+      const actor = await actorByName(sql, request?.actor ?? input.actor);
       await appendAudit(sql, {
         actor: { id: actor.id, name: actor.name }, action: input.action, entityType: 'run', entityId: workflowId,
         details: { missionId: input.missionId, runId, ...input.details }, idempotencyKey: `${base}/${input.key}`,
       });
-    },
+    }),
 
-    async raiseAlert(input: { key: string; missionId: string; kind: string; message: string }): Promise<void> {
+    raiseAlert: guarded(async (input: { key: string; missionId: string; kind: string; message: string }): Promise<void> => {
       const { workflowId, base } = runKey();
       const rows = await sql`
         insert into alerts (idempotency_key, mission_id, workflow_id, kind, message)
         values (${`${base}/alert/${input.key}`}, ${input.missionId}, ${workflowId}, ${input.kind}, ${input.message})
         on conflict (idempotency_key) do nothing returning id`;
       if (rows.length) logger.warn({ missionId: input.missionId, workflowId, kind: input.kind }, input.message);
-    },
+    }),
   };
 }
 

@@ -1,5 +1,5 @@
 // The runs bench/ui.ts measures against, made through the core functions
-// (executeMission, signalRun) so every board column has cards:
+// (executeMission, controlRun) so every board column has cards:
 //   Completed      1,000 runs of a one-task mission (trivial pattern), 50 in
 //                  flight at a time, each awaited to completion;
 //   NeedsApproval  runs waiting at an approval gate (a few of them then
@@ -11,7 +11,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { SYSTEM_ACTOR } from '../core/audit/audit-log';
 import { BOARD_COLUMNS } from '../core/board/board';
-import { signalRun } from '../core/runs/control';
+import { controlRun } from '../core/runs/control';
 import { executeMission } from '../core/runs/start';
 import { countRuns, type RunFilter } from '../core/runs/visibility';
 import { missionInput } from '../core/missions/schemas';
@@ -97,8 +97,8 @@ export async function seedRuns(stack: Stack, bench: BenchClient, t0: number): Pr
   // Approval runs: wait until they all wait, then pause some and cancel some.
   const byStatus = (status: MissionStatus, f: RunFilter = {}) => call(() => countRuns(handle, { ...f, status }));
   await waitFor('approval runs waiting', async () => (await byStatus('NeedsApproval', { missionId: gated.id })) === APPROVAL_RUNS);
-  for (const id of openIds.slice(0, PAUSED_RUNS)) await signalRun(sql, handle, id, 'pause', SYSTEM_ACTOR, 'bench');
-  for (const id of openIds.slice(PAUSED_RUNS, PAUSED_RUNS + CANCELLED_RUNS)) await signalRun(sql, handle, id, 'cancel', SYSTEM_ACTOR, 'bench');
+  for (const id of openIds.slice(0, PAUSED_RUNS)) await controlRun(sql, handle, id, 'pause', SYSTEM_ACTOR, 'bench');
+  for (const id of openIds.slice(PAUSED_RUNS, PAUSED_RUNS + CANCELLED_RUNS)) await controlRun(sql, handle, id, 'cancel', SYSTEM_ACTOR, 'bench');
   const expected: Record<MissionStatus, number> = {
     Running: RUNNING_RUNS, Paused: PAUSED_RUNS, NeedsApproval: APPROVAL_RUNS - PAUSED_RUNS - CANCELLED_RUNS,
     Completed: COMPLETED_RUNS, Failed: FAILED_RUNS, Cancelled: CANCELLED_RUNS,

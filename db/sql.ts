@@ -29,9 +29,14 @@ export function createSql(url: string, opts: SqlOptions = {}): Sql {
   });
 }
 
-/** True when the error is PostgreSQL saying the connection itself failed. */
+const OUTAGE_CODES = [
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  '57P01', '57P02', '57P03', // admin shutdown, crash shutdown, cannot connect now (starting or stopping)
+  '53300', // too many connections
+];
+
+/** True when the error is PostgreSQL being unreachable or going away, not anything the statement did. */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED'].includes(code)
-    || code.startsWith('08');
+  return OUTAGE_CODES.includes(code) || code.startsWith('08');
 }

@@ -1,7 +1,9 @@
 // Temporal client plumbing shared by the web server and the worker.
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
+import type { Sql } from '../db/sql';
 import { SEARCH_ATTRIBUTES } from './names';
+import { payloadStorage } from './payload-storage';
 
 export interface TemporalHandle {
   connection: Connection;
@@ -10,10 +12,15 @@ export interface TemporalHandle {
   taskQueue: string;
 }
 
-/** Connects lazily, so the web server starts (and reports not-ready) while Temporal is down. */
-export function createTemporalClient(opts: { address: string; namespace: string; taskQueue: string }): TemporalHandle {
-  const connection = Connection.lazy({ address: opts.address });
-  const client = new Client({ connection, namespace: opts.namespace });
+/**
+ * Connects lazily, so the web server starts (and reports not-ready) while Temporal is down.
+ * With `sql`, large payloads go to PostgreSQL (lib/payload-storage.ts), as the worker's do: pass it
+ * wherever runs are started, updated or read.
+ */
+export function createTemporalClient(opts: { address: string; namespace: string; taskQueue: string; sql?: Sql }): TemporalHandle {
+  // A few quick retries ride out a blip; a Temporal that is down answers (a 503) in about 2 s, not the SDK's 20.
+  const connection = Connection.lazy({ address: opts.address, interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 5 }))] });
+  const client = new Client({ connection, namespace: opts.namespace, ...(opts.sql ? { dataConverter: payloadStorage(opts.sql) } : {}) });
   return { connection, client, namespace: opts.namespace, taskQueue: opts.taskQueue };
 }
 

@@ -19,6 +19,8 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** Own process group, so a terminal's Ctrl-C reaches us first and we stop it last. */
   detached?: boolean;
+  /** Dynamic config values (`key=value`), e.g. a low continue-as-new threshold for a test. */
+  dynamicConfig?: string[];
 }
 
 export interface DevServer {
@@ -35,6 +37,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
   for (const name of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=Keyword`);
+  for (const value of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
 
   const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
   let tail = '';

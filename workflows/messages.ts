@@ -2,7 +2,7 @@
 // query, and the search attributes it keeps current. Clients (the API, the
 // tests, the CLI docs) import these constants; nobody retypes the strings.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES, type MissionStatus, type MissionTrigger } from '../lib/names';
 
 export const DECISION_ACTIONS = ['approve', 'reject', 'request_changes', 'edit_inline_approve', 'approve_with_notes'] as const;
@@ -56,13 +56,48 @@ export interface MissionPlan {
   tasks: PlanTask[];
 }
 
+/**
+ * The input's shape. 1: the first release (outputs inline). 2: outputs by
+ * reference, Updates. A run keeps the behaviour of the version it started with.
+ */
+export const MISSION_INPUT_VERSION = 2;
+
 /** Either a full plan (API execute) or a reference the workflow resolves by activity (schedules, triggers). */
 export interface MissionInput {
+  /** MISSION_INPUT_VERSION when the run was started; absent in runs of the first release. */
+  version?: number;
   missionId: string;
   trigger: MissionTrigger;
   plan?: MissionPlan;
   input?: unknown;
   startedBy?: Actor;
+  /** What a run that continued as new carries over from the run before it. */
+  carried?: CarriedState;
+}
+
+/** A task's output as a run keeps it: a reference to PostgreSQL plus a bounded preview. */
+export interface OutputRef {
+  ref: string;
+  bytes: number;
+  /** The output itself when it is small (at most PREVIEW_INLINE_BYTES of JSON); never sent to activities. */
+  value?: unknown;
+  /** The first PREVIEW_TEXT_CHARS characters of its JSON otherwise. */
+  preview?: string;
+}
+
+/** Outputs up to this size travel with their reference (in progress, approvals, the result). */
+export const PREVIEW_INLINE_BYTES = 1024;
+export const PREVIEW_TEXT_CHARS = 256;
+
+export interface CarriedState {
+  startedAt: string;
+  tasks: TaskProgress[];
+  refused: Progress['refusedDecisions'];
+  paused: boolean;
+  pauseReason: string | null;
+  events: number;
+  outputs: Record<string, OutputRef>;
+  continuedFrom: string[];
 }
 
 export interface DecisionSignal {
@@ -102,8 +137,11 @@ export interface TaskProgress {
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
+  /** The output when small; otherwise see outputRef (GET /api/runs/:id/tasks/:taskId/output has it whole). */
   output?: unknown;
   originalOutput?: unknown;
+  outputRef?: { ref: string; bytes: number; preview?: string };
+  originalOutputRef?: { ref: string; bytes: number; preview?: string };
   error?: { kind: string; message: string };
   notes: string[];
   decisions: DecisionRecord[];
@@ -121,14 +159,39 @@ export interface Progress {
   finishedAt: string | null;
   percent: number;
   tasks: TaskProgress[];
-  pendingApprovals: { taskId: string; taskName: string; output: unknown; requestedAt: string; deadline: string | null }[];
+  pendingApprovals: {
+    taskId: string; taskName: string; output: unknown; outputRef?: TaskProgress['outputRef']; requestedAt: string; deadline: string | null;
+  }[];
   refusedDecisions: { taskId: string; action: string; actor: string; reason: string; at: string }[];
   error: string | null;
+  /** Earlier runs of this execution chain (continue-as-new), oldest first. */
+  continuedFrom?: string[];
+}
+
+/** What a decision Update answers: the task as the decision left it. */
+export type DecisionResult = TaskProgress;
+
+export interface PauseRequest {
+  reason?: string;
+  actor?: string;
+}
+
+/** What pause and resume Updates answer. */
+export interface RunState {
+  status: MissionStatus;
+  paused: boolean;
+  pauseReason: string | null;
+  /** False when the run was already in the state asked for. */
+  changed: boolean;
 }
 
 export const decisionSignal = defineSignal<[DecisionSignal]>('decision');
-export const pauseSignal = defineSignal<[{ reason?: string; actor?: string }?]>('pause');
+export const pauseSignal = defineSignal<[PauseRequest?]>('pause');
 export const resumeSignal = defineSignal<[{ actor?: string }?]>('resume');
+// Updates of the same names: the API and the UI get the outcome in the same round trip.
+export const decisionUpdate = defineUpdate<DecisionResult, [DecisionSignal]>('decision');
+export const pauseUpdate = defineUpdate<RunState, [PauseRequest]>('pause');
+export const resumeUpdate = defineUpdate<RunState, [{ actor?: string }]>('resume');
 export const progressQuery = defineQuery<Progress>('progress');
 
 export const missionIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.missionId, SearchAttributeType.KEYWORD);

@@ -10,10 +10,14 @@ import type { DecisionSignal, MissionConfig, MissionInput, MissionPlan, PinnedPa
 
 const NON_RETRYABLE = ['PatternSyntax', 'PatternOutput', 'PatternBlocked', 'PatternCancelled', 'PatternExhausted', 'Validation'];
 
-const { selectPattern, authorizeDecision, raiseAlert } = proxyActivities<MissionActivities>({
+// A database or Temporal outage only delays these: they retry until it is over.
+const { selectPattern, authorizeDecision, raiseAlert, storeOutput } = proxyActivities<MissionActivities>({
   startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 10, initialInterval: '1s', nonRetryableErrorTypes: ['Validation'] },
+  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Validation'] },
 });
+
+/** Request-changes rounds a task may go through before it fails: a loop of reviews must end. */
+export const MAX_CHANGE_REQUESTS = 25;
 
 type Proxies = Map<string, MissionActivities>;
 
@@ -33,9 +37,9 @@ function makeTaskActivities(pattern: PinnedPattern, config: MissionConfig) {
     heartbeatTimeout: '5s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
-      // Pattern failures are counted by the activity (maxPatternAttempts); the spare attempts
-      // cover lost workers, so a crash never fails a task that has retries left.
-      maximumAttempts: maxPatternAttempts(pattern, config) + 3,
+      // No attempt limit (maximumAttempts unset): the activity counts the pattern's own failures (maxPatternAttempts)
+      // and fails for good when they are spent; lost workers and database or Temporal outages
+      // retry on their own budget (the activity sets their delay), so they only delay a run.
       initialInterval: config.retryDelayMs,
       backoffCoefficient: linear ? 1 : 2,
       maximumInterval: linear ? config.retryDelayMs : 60_000,
@@ -48,11 +52,13 @@ export function maxPatternAttempts(pattern: PinnedPattern, config: MissionConfig
   return config.retryPolicy === 'none' || pattern.config.failureAction === 'abort' ? 1 : pattern.config.retryCount + 1;
 }
 
-export async function runTasks(run: MissionRun, plan: MissionPlan, input: MissionInput): Promise<void> {
+export async function runTasks(run: MissionRun, plan: MissionPlan, input: MissionInput, betweenGroups: () => Promise<void> = async () => {}): Promise<void> {
   const proxies: Proxies = new Map();
   const orders = [...new Set(plan.tasks.map((t) => t.order))].sort((a, b) => a - b);
   for (const order of orders) {
-    const queue = plan.tasks.filter((t) => t.order === order);
+    // After a continue-as-new, the tasks that already finished are not run again.
+    const queue = plan.tasks.filter((t) => t.order === order && !run.isDone(t.id));
+    if (!queue.length) continue;
     // A scope per group: an aborting task cancels its running siblings.
     const scope = new CancellationScope();
     const lanes = Math.max(1, Math.min(plan.config.maxConcurrency, queue.length));
@@ -67,6 +73,7 @@ export async function runTasks(run: MissionRun, plan: MissionPlan, input: Missio
       ),
     );
     if (run.failure) return;
+    await betweenGroups();
   }
 }
 
@@ -86,19 +93,28 @@ function describeFailure(err: unknown): Failure {
   return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** What one task's loop of runs keeps between them. */
+interface TaskLoop {
+  notes: string[];
+  reruns: number;
+  changeRequests: number;
+}
+
 async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInput, task: PlanTask, group: CancellationScope, proxies: Proxies): Promise<void> {
-  const notes: string[] = [];
-  let reruns = 0;
+  const loop: TaskLoop = { notes: [], reruns: 0, changeRequests: 0 };
   for (let execSeq = 1; ; execSeq++) {
     if (run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
     if (run.failure) return;
     const pattern = task.pattern ?? (await selectPattern({ containerId: plan.containerId, policy: task.selection as 'random', taskId: task.id }));
+    // A pause that arrived while the pattern was being chosen holds the task too (runs of the first release did not wait).
+    if (run.v2 && run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
+    if (run.failure) return;
     run.taskStarted(task, { id: pattern.patternId, name: pattern.patternName, version: pattern.version });
     let result: RunTaskResult;
     try {
       result = await taskActivities(proxies, pattern, plan.config).runMissionTask({
         missionId: plan.missionId, missionName: plan.missionName, taskId: task.id, taskName: task.name, execSeq, pattern,
-        input: task.input, previous: run.outputs(), notes, runInput: input.input ?? null,
+        input: task.input, previous: run.outputs(), previousByRef: true, notes: loop.notes, runInput: input.input ?? null,
         maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null,
       });
     } catch (err) {
@@ -117,47 +133,70 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
     run.taskProduced(task.id, result);
     if (!task.requiresApproval) return run.taskEnded(task.id, 'completed');
 
-    const decision = await awaitDecision(run, plan, task, execSeq);
-    const t = run.task(task.id);
-    const timedOut = decision.action === 'timeout';
-    const action = timedOut ? ({ approve: 'approve', reject: 'reject', fail: 'fail' } as const)[plan.config.onApprovalTimeout] : decision.action;
-    switch (action) {
-      case 'approve':
-        return run.taskEnded(task.id, 'completed');
-      case 'approve_with_notes':
-        if ('notes' in decision && decision.notes) t.notes.push(decision.notes);
-        return run.taskEnded(task.id, 'completed');
-      case 'edit_inline_approve':
-        t.originalOutput = t.output;
-        t.output = (decision as DecisionSignal).output;
-        return run.taskEnded(task.id, 'completed');
-      case 'request_changes':
-        if ((decision as DecisionSignal).notes) notes.push((decision as DecisionSignal).notes!);
-        t.notes = [...notes];
-        continue; // run the task again, with the notes handed to the pattern
-      case 'fail':
-        run.taskEnded(task.id, 'failed', { kind: 'approval_timeout', message: 'No decision arrived before the approval timeout.' });
-        run.fail(`Task "${task.name}" waited too long for approval.`);
-        return;
-      case 'reject': {
-        const failureAction = pattern.config.failureAction;
-        if (failureAction === 'retry' && reruns < pattern.config.retryCount) {
-          reruns++;
-          continue; // "retry": run the task again, up to its retry count
-        }
-        run.taskEnded(task.id, 'rejected', { kind: 'rejected', message: timedOut ? 'Rejected: the approval timed out.' : 'Rejected by a reviewer.' });
-        if (failureAction !== 'skip') {
-          run.fail(`Task "${task.name}" was rejected.`);
-          if (failureAction === 'abort') group.cancel();
-        }
-        return;
+    const { decision, seq } = await awaitDecision(run, plan, task, execSeq);
+    run.leaveApproval(task.id);
+    const next = await applyDecision(run, plan, task, pattern, group, decision, execSeq, loop);
+    run.markApplied(seq); // the Update that brought the decision answers now
+    if (next === 'done') return;
+  }
+}
+
+/** Carries out a decision on a task's output: 'again' runs the task once more. */
+async function applyDecision(
+  run: MissionRun, plan: MissionPlan, task: PlanTask, pattern: PinnedPattern, group: CancellationScope,
+  decision: DecisionSignal | { action: 'timeout' }, execSeq: number, loop: TaskLoop,
+): Promise<'again' | 'done'> {
+  const t = run.task(task.id);
+  const timedOut = decision.action === 'timeout';
+  const d = decision as DecisionSignal;
+  const action = timedOut ? ({ approve: 'approve', reject: 'reject', fail: 'fail' } as const)[plan.config.onApprovalTimeout] : d.action;
+  switch (action) {
+    case 'approve_with_notes':
+      if (d.notes) t.notes.push(d.notes);
+      run.taskEnded(task.id, 'completed');
+      return 'done';
+    case 'approve':
+      run.taskEnded(task.id, 'completed');
+      return 'done';
+    case 'edit_inline_approve':
+      // The edit is stored like any output, so later tasks and the result carry only its reference.
+      if (run.v2) run.outputEdited(task.id, { ref: await storeOutput({ taskId: task.id, execSeq, output: d.output }) });
+      else run.outputEdited(task.id, { value: d.output });
+      run.taskEnded(task.id, 'completed');
+      return 'done';
+    case 'request_changes':
+      if (d.notes) loop.notes.push(d.notes);
+      t.notes = [...loop.notes];
+      if (run.v2 && ++loop.changeRequests >= MAX_CHANGE_REQUESTS) {
+        run.taskEnded(task.id, 'failed', { kind: 'too_many_changes', message: `Changes were requested ${loop.changeRequests} times; the task stops here.` });
+        run.fail(`Task "${task.name}" had changes requested ${loop.changeRequests} times.`);
+        return 'done';
       }
+      return 'again'; // run the task again, with the notes handed to the pattern
+    case 'fail':
+      run.taskEnded(task.id, 'failed', { kind: 'approval_timeout', message: 'No decision arrived before the approval timeout.' });
+      run.fail(`Task "${task.name}" waited too long for approval.`);
+      return 'done';
+    case 'reject': {
+      const failureAction = pattern.config.failureAction;
+      if (failureAction === 'retry' && loop.reruns < pattern.config.retryCount) {
+        loop.reruns++;
+        return 'again'; // "retry": run the task again, up to its retry count
+      }
+      run.taskEnded(task.id, 'rejected', { kind: 'rejected', message: timedOut ? 'Rejected: the approval timed out.' : 'Rejected by a reviewer.' });
+      if (failureAction !== 'skip') {
+        run.fail(`Task "${task.name}" was rejected.`);
+        if (failureAction === 'abort') group.cancel();
+      }
+      return 'done';
     }
   }
 }
 
 /** Waits for an authorized decision (or the approval timeout) on a task's output. */
-async function awaitDecision(run: MissionRun, plan: MissionPlan, task: PlanTask, execSeq: number): Promise<DecisionSignal | { action: 'timeout' }> {
+async function awaitDecision(
+  run: MissionRun, plan: MissionPlan, task: PlanTask, execSeq: number,
+): Promise<{ decision: DecisionSignal | { action: 'timeout' }; seq?: number }> {
   const timeoutMs = task.approvalTimeoutSeconds ? task.approvalTimeoutSeconds * 1000 : null;
   const deadline = timeoutMs ? Date.now() + timeoutMs : null;
   run.awaitApproval(task.id, deadline ? new Date(deadline).toISOString() : null);
@@ -169,18 +208,19 @@ async function awaitDecision(run: MissionRun, plan: MissionPlan, task: PlanTask,
         key: `approval-timeout/${task.id}/${execSeq}`, missionId: plan.missionId, kind: 'approval_timeout',
         message: `"${task.name}" in ${plan.missionName} waited ${task.approvalTimeoutSeconds} s without a decision; applying "${plan.config.onApprovalTimeout}".`,
       });
-      return { action: 'timeout' };
+      return { decision: { action: 'timeout' } };
     }
-    const d = run.takeDecision(task.id);
+    const taken = run.takeDecision(task.id);
+    const d = taken.decision;
     const auth = await authorizeDecision({
       actor: d.actor!, action: d.action, taskId: task.id, taskName: task.name, execSeq, missionId: plan.missionId,
       notes: d.notes ?? null, edited: d.action === 'edit_inline_approve',
     });
     if (!auth.accepted) {
-      run.refuse(d, auth.reason ?? 'not allowed');
+      run.refuseTaken(taken, auth.reason ?? 'not allowed');
       continue;
     }
-    run.decided(task.id, { action: d.action, actor: auth.actor.name, ...(d.notes ? { notes: d.notes } : {}), at: new Date().toISOString() });
-    return d;
+    run.decided(task.id, { action: d.action, actor: auth.actor.name, ...(d.notes ? { notes: d.notes } : {}), at: new Date().toISOString() }, taken.seq);
+    return { decision: d, seq: taken.seq };
   }
 }

@@ -4,6 +4,8 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
+import { dataException } from '../../db/errors';
+import { isConnectionError } from '../../db/sql';
 import { AppError, RateLimitedError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { isJsonPath, type AppEnv } from '../context';
@@ -31,6 +33,11 @@ export function toProblem(err: unknown): Problem | null {
   if (err instanceof SyntaxError && /JSON/i.test(err.message)) {
     return { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' };
   }
+  const stored = dataException(err);
+  if (stored) return { status: stored.status, code: stored.code, message: stored.message };
+  // A dependency being down is nobody's mistake: a 503 that says which, never a 500.
+  if (isConnectionError(err)) return { status: 503, code: 'database_unavailable', message: 'The database is not reachable right now; try again shortly.' };
+  if ((err as { code?: unknown })?.code === 14) return { status: 503, code: 'temporal_unavailable', message: 'Temporal is not reachable right now; try again shortly.' };
   return null;
 }
 
@@ -51,6 +58,9 @@ export function errorHandler(logger: Logger, renderer: Renderer): ErrorHandler<A
     const problem = toProblem(err);
     if (!problem) {
       logger.error({ reqId: c.get('requestId'), err, method: c.req.method, path: c.req.path }, 'request failed');
+    } else if (dataException(err)) {
+      // The client's mistake, but one the edge should have caught: say where, so it gets a rule.
+      logger.warn({ reqId: c.get('requestId'), err, method: c.req.method, path: c.req.path }, 'an unvalidated value reached the database');
     }
     const p = problem ?? { status: 500, code: 'internal', message: `Something went wrong on our side (request ${c.get('requestId')}).` };
     if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterSeconds));
@@ -64,6 +74,8 @@ export function notFoundHandler(renderer: Renderer): NotFoundHandler<AppEnv> {
 
 function respond(c: Context<AppEnv>, renderer: Renderer, p: Problem) {
   const status = p.status as 400;
+  // An error is about this one request: never cached, whatever the route had set before it failed.
+  c.header('Cache-Control', 'no-store');
   if (isJsonPath(c.req.path)) {
     return c.json({ error: { code: p.code, message: p.message, ...(p.details !== undefined ? { details: p.details } : {}) } }, status);
   }

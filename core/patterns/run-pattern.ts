@@ -5,8 +5,9 @@
 import type { Actor } from '../audit/audit-log';
 import { recordRun } from './pattern-runs';
 import type { PatternConfig } from './schemas';
-import type { Sql } from '../../db/sql';
-import { sendOutbound, OutboundBlockedError, type Adapters, type OutboundAttempt } from '../safety/outbound';
+import type { Sql, TxSql } from '../../db/sql';
+import { isConnectionError } from '../../db/sql';
+import { sendOutbound, OutboundBlockedError, OutboundUncertainError, type Adapters, type OutboundAttempt } from '../safety/outbound';
 import { PatternError, type PatternSandbox, type RunContext } from './sandbox';
 
 
@@ -42,7 +43,10 @@ export interface PatternRunRequest {
   workflowId?: string | null;
   taskId?: string | null;
   attempt?: number;
+  /** Aborted when the attempt was cancelled or timed out: nothing more is sent or recorded. */
   signal?: AbortSignal;
+  /** Writes the output where its caller keeps it, in the transaction that records the run (which then keeps no copy). */
+  keepOutput?: (tx: TxSql, output: unknown) => Promise<void>;
 }
 
 export interface PatternRunResult {
@@ -69,10 +73,14 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
   const { pattern } = req;
   const outbound: OutboundAttempt[] = [];
   let blocked = false;
+  let hostFailure: Error | undefined;
   let sends = 0;
   const started = performance.now();
-  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }) =>
-    recordRun(deps.sql, {
+  const stopped = () => {
+    if (req.signal?.aborted) throw new PatternError('cancelled', 'The run was stopped before it finished.');
+  };
+  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }, tx: TxSql = deps.sql) =>
+    recordRun(tx, {
       executionKey: req.executionKey,
       patternId: pattern.patternId,
       versionId: pattern.versionId,
@@ -86,7 +94,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       status,
       errorKind: extra.error?.kind ?? null,
       errorMessage: extra.error?.message ?? null,
-      output: extra.output,
+      output: req.keepOutput ? null : extra.output,
       logs: extra.logs,
       outbound,
       durationMs: extra.durationMs,
@@ -101,6 +109,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       timeoutMs: req.timeoutMs ?? pattern.config.timeout,
       signal: req.signal,
       onOutbound: async (channel, payload) => {
+        stopped();
         const n = ++sends;
         if (n > MAX_SENDS_PER_RUN) throw new Error(`A run may send at most ${MAX_SENDS_PER_RUN} outbound messages.`);
         try {
@@ -111,10 +120,12 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
             patternId: pattern.patternId,
             executionKey: req.executionKey,
             actor: req.actor,
+            signal: req.signal,
           });
           outbound.push(attempt);
           return reply;
         } catch (err) {
+          if (isConnectionError(err) || err instanceof OutboundUncertainError) hostFailure ??= err as Error;
           const attempt = (err as { attempt?: OutboundAttempt }).attempt;
           if (attempt) outbound.push(attempt);
           if (err instanceof OutboundBlockedError) blocked = true;
@@ -122,7 +133,17 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
         }
       },
     });
-    await record('succeeded', { output: result.output, logs: result.logs, durationMs: result.durationMs });
+    // An attempt that was stopped (its activity timed out or was cancelled) records nothing: another attempt takes over.
+    stopped();
+    const succeeded = { output: result.output, logs: result.logs, durationMs: result.durationMs };
+    if (req.keepOutput) {
+      await deps.sql.begin(async (tx) => {
+        await req.keepOutput!(tx, result.output);
+        await record('succeeded', succeeded, tx);
+      });
+    } else {
+      await record('succeeded', succeeded);
+    }
     return {
       output: result.output,
       logs: result.logs,
@@ -132,6 +153,10 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       pattern: { id: pattern.patternId, name: pattern.patternName, version: pattern.version, versionId: pattern.versionId },
     };
   } catch (err) {
+    // The host failing (the database, or a send whose fate is unknown) is not the pattern's failure:
+    // nothing is recorded, and the caller retries the whole run on the host's budget.
+    if (hostFailure) throw hostFailure;
+    if (isConnectionError(err)) throw err;
     const base = err instanceof PatternError ? err : new PatternError('crashed', (err as Error).message);
     // A run that failed after one of its sends was refused cannot succeed by retrying.
     const cause = blocked && base.kind === 'runtime' ? new PatternError('blocked', base.message, undefined, base.logs) : base;

@@ -1,35 +1,55 @@
-// Pausing, resuming and cancelling one run.
+// Pausing, resuming and cancelling one run. Pause and resume are Updates, so
+// the caller learns the run's new state in the same round trip; cancelling is
+// Temporal's own cancellation, audited here with who asked and why.
+import { randomUUID } from 'node:crypto';
 import type { TxSql } from '../../db/sql';
 import { ConflictError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
-import { pauseSignal, resumeSignal } from '../../workflows/messages';
+import { pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type RunState } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
-import { describeRun, type RunDetail } from './detail';
+import { describeRun } from './detail';
 import { unavailable } from './temporal-errors';
+import { executeRunUpdate, UpdateRefusedError } from './updates';
 
-export async function signalRun(
+export async function controlRun(
   sql: TxSql,
   temporal: TemporalHandle,
   workflowId: string,
   what: 'pause' | 'resume' | 'cancel',
   actor: Actor,
   reason?: string,
-): Promise<RunDetail> {
-  const detail = await describeRun(temporal, workflowId);
-  if (detail.summary.closeTime) throw new ConflictError(`This run has already ended (${detail.summary.status}).`);
-  const handle = temporal.client.workflow.getHandle(workflowId);
-  try {
-    if (what === 'pause') await handle.signal(pauseSignal, { reason, actor: actor.name });
-    else if (what === 'resume') await handle.signal(resumeSignal, { actor: actor.name });
-    else {
-      await appendAudit(sql, {
-        actor, action: 'run.cancel_requested', entityType: 'run', entityId: workflowId,
-        details: { missionId: detail.summary.missionId, ...(reason ? { reason } : {}) },
+): Promise<RunState | null> {
+  if (what === 'cancel') {
+    const detail = await describeRun(temporal, workflowId, { progress: false });
+    if (detail.summary.closeTime) throw new ConflictError(`This run has already ended (${detail.summary.status}).`);
+    await appendAudit(sql, {
+      actor, action: 'run.cancel_requested', entityType: 'run', entityId: workflowId,
+      details: { missionId: detail.summary.missionId, ...(reason ? { reason } : {}) },
+    });
+    try {
+      // Who and why travel with the request, so the run's own record of its cancellation names them.
+      await temporal.client.workflowService.requestCancelWorkflowExecution({
+        namespace: temporal.namespace, workflowExecution: { workflowId }, identity: `mission-control:${actor.name}`,
+        reason: reason ?? '', requestId: randomUUID(),
       });
-      await handle.cancel();
+    } catch (err) {
+      throw unavailable(err);
     }
-  } catch (err) {
-    throw unavailable(err);
+    return null;
   }
-  return detail;
+  try {
+    return what === 'pause'
+      ? await executeRunUpdate(temporal, workflowId, pauseUpdate, [{ reason, actor: actor.name }])
+      : await executeRunUpdate(temporal, workflowId, resumeUpdate, [{ actor: actor.name }]);
+  } catch (err) {
+    if (!(err instanceof UpdateRefusedError)) throw err;
+    if (/already ended/.test(err.reason)) throw new ConflictError('This run has already ended.');
+    // Runs started before the Updates existed take the signal (their state shows on the next read).
+    if (!/no registered handler|not found/i.test(err.reason)) throw err;
+    const handle = temporal.client.workflow.getHandle(workflowId);
+    await (what === 'pause' ? handle.signal(pauseSignal, { reason, actor: actor.name }) : handle.signal(resumeSignal, { actor: actor.name })).catch((e) => {
+      throw unavailable(e);
+    });
+    return null;
+  }
 }

@@ -1,11 +1,13 @@
-// Deciding an approval from the API: checked against the run's live state
-// first, so an unknown or already-decided task gets a clear 4xx, then
-// signalled, then confirmed from the progress query.
+// Deciding an approval from the API or the UI: one `decision` Update, whose
+// validator refuses a bad decision before it enters the run's history and
+// whose answer is the task as the decision left it. A refusal the run never
+// recorded (the validator's) is audited here, so every refusal is audited once.
+import type { Sql } from '../../db/sql';
+import { AppError, UnavailableError, ValidationError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
-import { AppError, ConflictError, NotFoundError, UnavailableError, ValidationError } from '../../lib/errors';
-import { decisionSignal, progressQuery, type DecisionAction, type Progress, type TaskProgress } from '../../workflows/messages';
-import { describeRun } from './detail';
-import { unavailable } from './temporal-errors';
+import { decisionSignal, decisionUpdate, progressQuery, type DecisionAction, type TaskProgress } from '../../workflows/messages';
+import { appendAudit, type Actor } from '../audit/audit-log';
+import { executeRunUpdate, UPDATE_DEADLINE_MS, UpdateRefusedError } from './updates';
 
 export interface DecisionRequest {
   taskId: string;
@@ -14,49 +16,63 @@ export interface DecisionRequest {
   output?: unknown;
 }
 
-const CONFIRM_MS = 5000;
-
-export async function decide(temporal: TemporalHandle, workflowId: string, d: DecisionRequest, actor: string): Promise<TaskProgress> {
+export async function decide(sql: Sql, temporal: TemporalHandle, workflowId: string, d: DecisionRequest, actor: Actor): Promise<TaskProgress> {
   if (d.action === 'edit_inline_approve' && d.output === undefined) throw new ValidationError('output: edit_inline_approve needs the edited output.');
   if ((d.action === 'request_changes' || d.action === 'approve_with_notes') && !d.notes?.trim()) {
     throw new ValidationError(`notes: ${d.action} needs notes for the ${d.action === 'request_changes' ? 'pattern' : 'record'}.`);
   }
-  const detail = await describeRun(temporal, workflowId);
-  const task = detail.progress?.tasks.find((t) => t.id === d.taskId);
-  if (detail.progress && !task) throw new NotFoundError('Task in this run');
-  if (detail.summary.closeTime && !task?.decisions.length) {
-    throw new ConflictError(`This run has already ended (${detail.summary.status}); there is nothing to decide.`);
-  }
-  if (!detail.progress || !task) throw new UnavailableError('The run cannot be read right now (is a worker running?); try again shortly.');
-  if (task.status !== 'awaiting_approval') {
-    const last = task.decisions.at(-1);
-    throw new AppError(409, 'already_decided', last
-      ? `This task was already decided: ${last.action} by ${last.actor}.`
-      : `This task is not waiting for a decision (it is ${task.status}).`, { status: task.status, decision: last ?? null });
-  }
-  const handle = temporal.client.workflow.getHandle(workflowId);
-  const before = task.decisions.length;
-  const refusals = (p: Progress) => p.refusedDecisions.filter((r) => r.taskId === d.taskId && r.actor === actor);
-  const refusedBefore = refusals(detail.progress).length;
   try {
-    await handle.signal(decisionSignal, { taskId: d.taskId, action: d.action, notes: d.notes, output: d.output, actor });
+    return await executeRunUpdate(temporal, workflowId, decisionUpdate, [{ taskId: d.taskId, action: d.action, notes: d.notes, output: d.output, actor: actor.name }]);
   } catch (err) {
-    throw unavailable(err);
+    if (!(err instanceof UpdateRefusedError)) throw err;
+    if (/no registered handler/i.test(err.reason)) return decideBySignal(temporal, workflowId, d, actor);
+    if (err.rejectedByValidator) {
+      await appendAudit(sql, {
+        actor, action: 'approval.refused', entityType: 'run', entityId: workflowId,
+        details: { taskId: d.taskId, action: d.action, reason: err.reason, ...(d.notes ? { notes: d.notes } : {}) },
+      });
+    }
+    throw await explain(temporal, workflowId, d.taskId, err);
   }
-  const deadline = Date.now() + CONFIRM_MS;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    const p = await handle.query(progressQuery).catch(() => null);
-    const now = p?.tasks.find((t) => t.id === d.taskId);
-    if (!p || !now) continue;
-    const mine = now.decisions.slice(before).find((x) => x.actor.toLowerCase() === actor.toLowerCase() && x.action === d.action);
-    if (mine) return now;
-    const refused = refusals(p).length > refusedBefore ? refusals(p).at(-1) : undefined;
-    if (refused) throw new AppError(409, 'decision_refused', `The run refused the decision: ${refused.reason}.`);
-    if (now.decisions.length > before) {
-      const other = now.decisions.at(-1)!;
-      throw new AppError(409, 'already_decided', `Someone else decided first: ${other.action} by ${other.actor}.`);
+}
+
+/**
+ * Runs started by the first release have no Updates: the decision goes as a signal, and the answer is read
+ * back from `progress` (the run itself audits the decision or its refusal).
+ */
+async function decideBySignal(temporal: TemporalHandle, workflowId: string, d: DecisionRequest, actor: Actor): Promise<TaskProgress> {
+  const handle = temporal.client.workflow.getHandle(workflowId);
+  const before = await handle.query(progressQuery);
+  const task = before.tasks.find((t) => t.id === d.taskId);
+  if (!task) throw new AppError(404, 'not_found', 'Task in this run was not found.');
+  if (task.status !== 'awaiting_approval') throw new AppError(409, 'already_decided', `This task is not waiting for a decision (it is ${task.status}).`);
+  await handle.signal(decisionSignal, { taskId: d.taskId, action: d.action, notes: d.notes, output: d.output, actor: actor.name });
+  const deadline = Date.now() + UPDATE_DEADLINE_MS;
+  for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
+    await new Promise((r) => setTimeout(r, wait));
+    const p = await handle.query(progressQuery);
+    const now = p.tasks.find((t) => t.id === d.taskId)!;
+    if (now.decisions.length > task.decisions.length) return now;
+    if (p.refusedDecisions.length > before.refusedDecisions.length) {
+      throw new AppError(409, 'decision_refused', `The run refused the decision: ${p.refusedDecisions.at(-1)!.reason}.`);
     }
   }
-  throw new AppError(409, 'decision_pending', 'The decision was sent but the run has not applied it yet; check the run in a moment.');
+  throw new UnavailableError('The decision was sent but the run has not applied it yet (is a worker running?); check the run in a moment.');
+}
+
+/** A refusal in the words a person needs: which task, and who decided it already. */
+async function explain(temporal: TemporalHandle, workflowId: string, taskId: string, err: UpdateRefusedError): Promise<AppError> {
+  if (err.reason === 'unknown task') return new AppError(404, 'not_found', 'Task in this run was not found.');
+  if (err.reason === 'the run has already ended' || /the run ended/.test(err.reason)) {
+    return new AppError(409, 'run_ended', 'This run has already ended; there is nothing to decide.');
+  }
+  if (err.reason === 'the task is not waiting for a decision' || err.reason === 'the task was already decided') {
+    const p = await temporal.client.workflow.getHandle(workflowId).query(progressQuery).catch(() => null);
+    const task = p?.tasks.find((t) => t.id === taskId);
+    const last = task?.decisions.at(-1);
+    return new AppError(409, 'already_decided', last
+      ? `This task was already decided: ${last.action} by ${last.actor}.`
+      : `This task is not waiting for a decision${task ? ` (it is ${task.status})` : ''}.`, { status: task?.status ?? null, decision: last ?? null });
+  }
+  return new AppError(409, 'decision_refused', `The run refused the decision: ${err.reason}.`);
 }

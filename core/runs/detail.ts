@@ -14,7 +14,7 @@ export interface RunDetail {
   historyLength: number;
 }
 
-export async function describeRun(temporal: TemporalHandle, workflowId: string): Promise<RunDetail> {
+export async function describeRun(temporal: TemporalHandle, workflowId: string, opts: { progress?: boolean } = {}): Promise<RunDetail> {
   const handle = temporal.client.workflow.getHandle(workflowId);
   let info: WorkflowExecutionDescription;
   try {
@@ -25,6 +25,7 @@ export async function describeRun(temporal: TemporalHandle, workflowId: string):
   }
   if (info.type !== MISSION_WORKFLOW_TYPE) throw new NotFoundError('Run');
   const summary = summarise(info);
+  if (opts.progress === false) return { summary, progress: null, historyLength: info.historyLength };
   // The query replays the run on a worker (without one it cannot answer, and the summary still can).
   // A closed run never changes again, so its last answer is kept.
   const closed = summary.closeTime ? closedProgress.get(info.runId) : undefined;

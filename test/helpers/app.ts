@@ -1,7 +1,7 @@
 // The real Hono app over a test database and the shared Temporal server,
 // driven with app.request(); plus sign-in helpers for each role.
 import { createApp } from '../../api/app';
-import { createAdapters } from '../../core/safety/outbound';
+import { createAdapters } from '../../activities/adapters';
 import { createSandbox } from '../../activities/sandbox';
 import type { AppDeps } from '../../api/context';
 import { createApiToken } from '../../core/access/tokens';
@@ -23,7 +23,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const config = testConfig(overrides);
   const logger = testLogger();
   const db = await createTestDatabase(config, logger);
-  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS!, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS!, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, sql: db.sql });
   const sandbox = createSandbox(config);
   const deps: AppDeps = { sql: db.sql, temporal, logger, config, sessionSecret: db.sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   const { app } = createApp(deps);

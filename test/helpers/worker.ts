@@ -9,7 +9,7 @@ export async function startTestWorker(t: TestApp): Promise<RunningWorker> {
     config: t.config,
     sql: t.db.sql,
     logger: t.deps.logger,
-    address: inject('temporalAddress'),
+    address: t.config.TEMPORAL_ADDRESS!, // the test app's server (a test may run its own)
     sandbox: t.deps.sandbox,
     adapters: t.deps.adapters,
     workflowBundle: { codePath: inject('workflowBundlePath') },

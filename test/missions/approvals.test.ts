@@ -121,6 +121,22 @@ describe('refused decisions', () => {
     expect((await json(twice)).error.message).toMatch(/already decided: approve by admin/);
     const final = await result(t, workflowId);
     expect(final.tasks[0]!.decisions).toHaveLength(1);
+    // Refused before they entered the run's history (the Update's validator), and each audited once by the API.
+    const refused = await listAudit(t.db.sql, { action: 'approval.refused', entityId: workflowId, limit: 10 });
+    expect(refused.map((r) => [r.actor, r.details.action, r.details.reason])).toEqual(expect.arrayContaining([
+      ['admin', 'approve', 'unknown task'],
+      ['admin', 'reject', 'the task is not waiting for a decision'],
+    ]));
+    expect(refused).toHaveLength(2);
+  });
+
+  it('answer in the same round trip: the task as the decision left it', async () => {
+    const { workflowId, taskId } = await gatedRun();
+    const res = await decide(workflowId, { taskId, action: 'edit_inline_approve', output: { draft: 'Dear Ada' } });
+    expect(res.status).toBe(200);
+    const { task } = await json(res);
+    expect(task).toMatchObject({ id: taskId, status: 'completed', output: { draft: 'Dear Ada' }, originalOutput: { draft: 'Hi Ada' } });
+    expect(task.decisions).toEqual([expect.objectContaining({ action: 'edit_inline_approve', actor: 'admin' })]);
   });
 
   it('have no effect when signalled straight to the workflow by someone who may not decide', async () => {
@@ -136,9 +152,24 @@ describe('refused decisions', () => {
       expect.arrayContaining([expect.stringMatching(/only admins/), expect.stringMatching(/no user named/), 'unknown task']),
     );
     const refusedAudit = await listAudit(t.db.sql, { action: 'approval.refused', entityId: workflowId, limit: 10 });
-    expect(refusedAudit).toHaveLength(2);
+    expect(refusedAudit).toHaveLength(3); // every refusal that names someone, the unknown task too
     await handle.signal(decisionSignal, { taskId, action: 'approve', actor: 'admin' });
     expect((await result(t, workflowId)).status).toBe('Completed');
+  });
+});
+
+describe('a paused run', () => {
+  it('never hides a pending approval: still in the inbox, decidable, and the next task waits for resume', async () => {
+    const { workflowId, taskId } = await gatedRun();
+    const paused = await json(await operator.request('POST', `/api/runs/${workflowId}/pause`, { reason: 'lunch' }));
+    expect(paused.state).toMatchObject({ status: 'NeedsApproval', paused: true });
+    const inbox = await json(await admin.request('GET', '/api/approvals'));
+    expect(inbox.approvals.map((a: { taskId: string; run: { workflowId: string } }) => [a.run.workflowId, a.taskId])).toContainEqual([workflowId, taskId]);
+    expect((await decide(workflowId, { taskId, action: 'approve' })).status).toBe(200);
+    const held = await waitFor(t, workflowId, (p) => p.status === 'Paused');
+    expect(held.tasks.map((x) => x.status)).toEqual(['completed', 'pending']);
+    expect((await operator.request('POST', `/api/runs/${workflowId}/resume`, {})).status).toBe(200);
+    expect((await result(t, workflowId)).tasks.map((x) => x.status)).toEqual(['completed', 'completed']);
   });
 });
 

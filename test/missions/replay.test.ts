@@ -3,22 +3,27 @@
 // a change that would break runs in flight (nondeterminism) fails here before
 // it reaches a worker. A negative check proves the replay can fail.
 //
-// Refresh the fixtures (after an intended, patched workflow change, or to add
-// a scenario) with one command; it records every scenario on the test servers
-// through the real API and worker, writes the JSON, then replays it:
+// Histories are append-only (README "Changing the workflow safely"): each
+// release records its scenarios once, as <scenario>.v<MISSION_INPUT_VERSION>.json
+// (the first release's have no suffix), and they are kept for good, so every
+// later workflow change must still replay all of them. Record the scenarios
+// of a new version (or a new scenario) with one command; it records on the
+// test servers through the real API and worker, never overwrites a recorded
+// file, and adds the new ones to MANIFEST:
 //
 //   RECORD_HISTORIES=1 npx vitest run test/missions/replay.test.ts
 //
 // A history exported with `temporal workflow show --workflow-id <id> -o json`
 // can be dropped into test/fixtures/histories/ as well: every *.json there is
 // replayed.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { decisionSignal, type Progress } from '../../workflows/messages';
+import { MISSION_INPUT_VERSION, decisionSignal, type Progress } from '../../workflows/messages';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { ApiClient, TestApp } from '../helpers/app';
 import type * as Missions from '../helpers/missions';
@@ -209,10 +214,10 @@ const SCENARIOS: Scenario[] = [
       });
       const workflowId = await r.m.execute(r.admin, missionId);
       await r.m.waitFor(r.t, workflowId, (p) => p.tasks[0]!.status === 'running');
-      expect((await r.admin.request('POST', `/api/runs/${workflowId}/pause`, { reason: 'checking numbers' })).status).toBe(202);
+      expect((await r.admin.request('POST', `/api/runs/${workflowId}/pause`, { reason: 'checking numbers' })).status).toBe(200);
       await r.m.waitFor(r.t, workflowId, (p) => p.status === 'Paused' && p.tasks[0]!.status === 'completed');
       await new Promise((res) => setTimeout(res, 300));
-      expect((await r.admin.request('POST', `/api/runs/${workflowId}/resume`, {})).status).toBe(202);
+      expect((await r.admin.request('POST', `/api/runs/${workflowId}/resume`, {})).status).toBe(200);
       expect(statuses(await r.m.result(r.t, workflowId))).toEqual(['completed', 'completed']);
       return workflowId;
     },
@@ -237,12 +242,13 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'scheduled-run',
-    covers: 'a run started by the mission schedule ("run now"): the plan is loaded by the loadPlan activity; Completed',
+    covers: 'a run started by the mission schedule itself (triggered): the plan is loaded by the loadPlan activity; Completed',
     async record(r) {
       const missionId = await r.m.makeMission(r.admin, { containerId: r.containerId, tasks: [{ name: 'only', order: 0, patternId: r.p.ok, input: { n: 7 } }] });
       expect((await r.admin.request('PUT', `/api/missions/${missionId}/schedule`, { cron: '0 9 * * 1-5', timezone: 'UTC' })).status).toBe(200);
-      expect((await r.admin.request('POST', `/api/schedules/${missionId}/run`, {})).status).toBe(202);
       const client = r.t.deps.temporal.client;
+      // The schedule starts it (the app's "run now" starts runs directly, with the plan as input).
+      await client.schedule.getHandle(`mission-${missionId}`).trigger();
       let workflowId: string | undefined;
       for (let i = 0; i < 100 && !workflowId; i++) {
         for await (const info of client.workflow.list({ query: `MissionId = '${missionId}'` })) workflowId = info.workflowId;
@@ -257,7 +263,8 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-const fixturePath = (name: string) => path.join(HISTORIES, `${name}.json`);
+/** This release's recording of a scenario. */
+const fixturePath = (name: string) => path.join(HISTORIES, `${name}.v${MISSION_INPUT_VERSION}.json`);
 
 // ---- recording (RECORD_HISTORIES=1) -----------------------------------------------------
 
@@ -298,11 +305,15 @@ describe.runIf(RECORD)('recording the histories', () => {
   });
 
   it.each(SCENARIOS)('$name', async (scenario) => {
+    const file = fixturePath(scenario.name);
+    if (existsSync(file)) return; // recorded already: histories are never re-recorded
     const workflowId = await scenario.record(r);
     const history = await r.t.deps.temporal.client.workflow.getHandle(workflowId).fetchHistory();
     const last = history.events?.at(-1);
     expect(last?.workflowExecutionCompletedEventAttributes ?? last?.workflowExecutionFailedEventAttributes ?? last?.workflowExecutionCanceledEventAttributes).toBeTruthy();
-    await writeFile(fixturePath(scenario.name), historyToJSON(history));
+    const text = historyToJSON(history);
+    await writeFile(file, text);
+    await appendFile(path.join(HISTORIES, 'MANIFEST'), `${createHash('sha256').update(text).digest('hex')}  ${path.basename(file)}\n`);
   });
 });
 

@@ -5,12 +5,14 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { pendingApprovals } from '../../../core/runs/approvals';
 import { decide } from '../../../core/runs/decisions';
-import { signalRun } from '../../../core/runs/control';
+import { controlRun } from '../../../core/runs/control';
 import { describeRun } from '../../../core/runs/detail';
+import { taskOutput } from '../../../core/runs/outputs';
 import { listRuns } from '../../../core/runs/visibility';
 import { runTimeline } from '../../../core/runs/timeline';
 import { actorOf } from '../../../core/access/users';
 import { MISSION_STATUSES, MISSION_TRIGGERS } from '../../../lib/names';
+import { notesText, reasonText, text } from '../../../lib/text';
 import { DECISION_ACTIONS } from '../../../workflows/messages';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
@@ -18,7 +20,7 @@ import { valid } from '../../validate';
 import { jsonValue } from '../../../core/patterns/schemas';
 
 export const workflowParam = z.object({
-  workflowId: z.string().regex(/^mission-[0-9a-f-]{36}-[\w:.-]{1,100}$/, 'Not a mission run id (mission-<missionId>-<suffix>).'),
+  workflowId: text().regex(/^mission-[0-9a-f-]{36}-[\w:.-]{1,100}$/, 'Not a mission run id (mission-<missionId>-<suffix>).'),
 });
 const listQuery = z.object({
   missionId: z.uuid().optional(),
@@ -28,12 +30,12 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   before: z.iso.datetime({ offset: true }).optional(),
 });
-const reasonBody = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+export const reasonBody = z.object({ reason: reasonText().optional() }).strict();
 export const decisionBody = z
   .object({
     taskId: z.uuid('Not a valid task id.'),
     action: z.enum(DECISION_ACTIONS),
-    notes: z.string().trim().max(5000).optional(),
+    notes: notesText().optional(),
     output: jsonValue.optional(),
   })
   .strict();
@@ -50,24 +52,33 @@ export function runRoutes(deps: AppDeps) {
     return c.json(await describeRun(deps.temporal, c.req.valid('param').workflowId));
   });
 
+  // A task's whole output: the run itself keeps only a reference and a preview of a big one.
+  app.get('/runs/:workflowId/tasks/:taskId/output', authorize('VIEWER'), valid('param', workflowParam.extend({ taskId: z.uuid('Not a valid task id.') })), valid('query', z.object({ original: z.enum(['true', 'false']).optional() })), async (c) => {
+    const { workflowId, taskId } = c.req.valid('param');
+    const detail = await describeRun(deps.temporal, workflowId);
+    const { output, bytes } = await taskOutput(deps.sql, detail.progress, workflowId, taskId, c.req.valid('query').original === 'true' ? 'original' : 'output');
+    return c.json({ workflowId, taskId, bytes, output });
+  });
+
   app.get('/runs/:workflowId/logs', authorize('VIEWER'), valid('param', workflowParam), async (c) => {
     return c.json(await runTimeline(deps.sql, deps.temporal, c.req.valid('param').workflowId));
   });
 
   for (const what of ['pause', 'resume', 'cancel'] as const) {
     app.post(`/runs/:workflowId/${what}`, authorize('OPERATOR'), valid('param', workflowParam), valid('json', reasonBody), async (c) => {
-      await signalRun(deps.sql, deps.temporal, c.req.valid('param').workflowId, what, actorOf(c.get('user')!), c.req.valid('json').reason);
-      return c.json({ requested: what }, 202);
+      const state = await controlRun(deps.sql, deps.temporal, c.req.valid('param').workflowId, what, actorOf(c.get('user')!), c.req.valid('json').reason);
+      // Pause and resume answer with the run's state once applied; a cancellation is requested and finishes on its own.
+      return state ? c.json({ done: what, state }) : c.json({ requested: what }, 202);
     });
   }
 
   app.post('/runs/:workflowId/decisions', authorize('ADMIN'), valid('param', workflowParam), valid('json', decisionBody), async (c) => {
-    const task = await decide(deps.temporal, c.req.valid('param').workflowId, c.req.valid('json'), c.get('user')!.username);
+    const task = await decide(deps.sql, deps.temporal, c.req.valid('param').workflowId, c.req.valid('json'), actorOf(c.get('user')!));
     return c.json({ task });
   });
 
   app.get('/approvals', authorize('VIEWER'), valid('query', z.object({ missionId: z.uuid().optional() })), async (c) => {
-    return c.json({ approvals: await pendingApprovals(deps.temporal, { missionId: c.req.valid('query').missionId }) });
+    return c.json({ approvals: await pendingApprovals(deps.sql, deps.temporal, { missionId: c.req.valid('query').missionId }) });
   });
 
   return app;

@@ -5,8 +5,9 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { pendingApprovals } from '../../../core/runs/approvals';
 import { decide } from '../../../core/runs/decisions';
-import { signalRun } from '../../../core/runs/control';
+import { controlRun } from '../../../core/runs/control';
 import { describeRun } from '../../../core/runs/detail';
+import { taskOutput } from '../../../core/runs/outputs';
 import { listRuns } from '../../../core/runs/visibility';
 import { runTimeline } from '../../../core/runs/timeline';
 import { runsOfWorkflow } from '../../../core/patterns/pattern-runs';
@@ -18,7 +19,7 @@ import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { triggerHeader } from '../../middleware/errors';
 import type { Renderer } from '../../render';
-import { workflowParam } from '../../routes/runs/runs';
+import { decisionBody, reasonBody, workflowParam } from '../../routes/runs/runs';
 import { valid } from '../../validate';
 import { contentVersion, jsonField, readForm, redirect, str } from '../common';
 
@@ -56,6 +57,15 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
 
   app.get('/runs/:workflowId', authorize('VIEWER'), valid('param', workflowParam), (c) => runView(c, c.req.valid('param').workflowId));
 
+  // The whole output of a task whose run keeps only its start (big outputs are stored by reference).
+  app.get('/runs/:workflowId/tasks/:taskId/output', authorize('VIEWER'), valid('param', workflowParam.extend({ taskId: z.uuid('Not a valid task id.') })), async (c) => {
+    const { workflowId, taskId } = c.req.valid('param');
+    const detail = await describeRun(deps.temporal, workflowId);
+    const { output } = await taskOutput(deps.sql, detail.progress, workflowId, taskId, c.req.query('original') === 'true' ? 'original' : 'output');
+    c.header('Content-Disposition', `inline; filename="output-${taskId}.json"`);
+    return c.json(output);
+  });
+
   app.get('/runs/:workflowId/timeline', authorize('VIEWER'), valid('param', workflowParam), async (c) => {
     const { entries } = await runTimeline(deps.sql, deps.temporal, c.req.valid('param').workflowId);
     return renderer.fragment(c, 'partials/runs/timeline', { entries });
@@ -65,11 +75,9 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
     app.post(`/runs/:workflowId/${what}`, authorize('OPERATOR'), valid('param', workflowParam), async (c) => {
       const { workflowId } = c.req.valid('param');
       const form = await readForm(c);
-      await signalRun(deps.sql, deps.temporal, workflowId, what, actorOf(c.get('user')!), str(form, 'reason') || undefined);
-      if (c.req.header('HX-Request')) {
-        await new Promise((r) => setTimeout(r, 250)); // let the signal land, so the fragment shows it
-        return runView(c, workflowId);
-      }
+      const { reason } = reasonBody.parse({ reason: str(form, 'reason') || undefined });
+      await controlRun(deps.sql, deps.temporal, workflowId, what, actorOf(c.get('user')!), reason);
+      if (c.req.header('HX-Request')) return runView(c, workflowId); // the Update has applied: the fragment shows it
       return redirect(c, `/runs/${encodeURIComponent(workflowId)}`);
     });
   }
@@ -80,11 +88,14 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
     const form = await readForm(c);
     const action = str(form, 'action');
     if (!(DECISION_ACTIONS as readonly string[]).includes(action)) throw new ValidationError(`Unknown decision "${action}".`);
-    const notes = str(form, 'notes') || undefined;
-    const output = action === 'edit_inline_approve' ? jsonField(str(form, 'output'), 'Edited output') : undefined;
+    // The same rules as the API's decisions: notes and output reach the run and its audit entry.
+    const { taskId, notes, output } = decisionBody.parse({
+      taskId: str(form, 'taskId'), action, notes: str(form, 'notes') || undefined,
+      output: action === 'edit_inline_approve' ? jsonField(str(form, 'output'), 'Edited output') : undefined,
+    });
     let message: { kind: 'ok' | 'error'; text: string };
     try {
-      const task = await decide(deps.temporal, workflowId, { taskId: str(form, 'taskId'), action: action as (typeof DECISION_ACTIONS)[number], notes, output }, c.get('user')!.username);
+      const task = await decide(deps.sql, deps.temporal, workflowId, { taskId, action: action as (typeof DECISION_ACTIONS)[number], notes, output }, actorOf(c.get('user')!));
       message = { kind: 'ok', text: `${task.name}: ${action.replace(/_/g, ' ')} recorded.` };
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -93,13 +104,12 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
     const from = str(form, 'from');
     if (!c.req.header('HX-Request')) return redirect(c, from === 'inbox' ? '/approvals' : `/runs/${encodeURIComponent(workflowId)}`);
     if (from === 'inbox') return inbox(c, message);
-    await new Promise((r) => setTimeout(r, 150));
     c.header('HX-Trigger', triggerHeader({ flash: message }));
     return runView(c, workflowId, 200);
   });
 
   const inbox = async (c: Context<AppEnv>, message?: { kind: string; text: string }) => {
-    const approvals = await pendingApprovals(deps.temporal);
+    const approvals = await pendingApprovals(deps.sql, deps.temporal);
     const version = contentVersion(approvals.map((a) => [a.run.workflowId, a.taskId, a.runs]));
     if (!message && c.req.header('HX-Request') && c.req.query('v') === version) return c.body(null, 204);
     return renderer.respond(c, { page: 'pages/runs/approvals', partial: 'partials/runs/approvals' }, { title: 'Approvals', approvals, message, version });
