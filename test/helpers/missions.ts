@@ -59,6 +59,9 @@ export async function result(t: TestApp, workflowId: string): Promise<Progress> 
   return t.deps.temporal.client.workflow.getHandle(workflowId).result();
 }
 
+/** A pattern that keeps its sandbox thread busy for `input.ms` (the tests' long-running task). */
+export const BUSY_PATTERN = 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }';
+
 /** What most mission test files start from: an app, a worker, a client per role and a container. */
 export interface MissionEnv {
   t: TestApp;

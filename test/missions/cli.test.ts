@@ -12,7 +12,7 @@ import { missionScheduleId } from '../../lib/names';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { Progress } from '../../workflows/messages';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeMission, makePattern, missionEnv, waitFor } from '../helpers/missions';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, waitFor, BUSY_PATTERN } from '../helpers/missions';
 import { reconcileDeps } from '../helpers/temporal-down';
 
 const execFileP = promisify(execFile);
@@ -31,7 +31,7 @@ beforeAll(async () => {
   ({ t, admin, operatorName, containerId } = env);
   draft = await makePattern(admin, containerId, 'async (input) => ({ draft: `Hi ${input.to}` })', { failureAction: 'skip' });
   quick = await makePattern(admin, containerId, 'async (input, ctx) => ({ sent: ctx.previous.draft ?? null })');
-  slow = await makePattern(admin, containerId, 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }', { timeout: 30_000 });
+  slow = await makePattern(admin, containerId, BUSY_PATTERN, { timeout: 30_000 });
 });
 afterAll(async () => env?.close());
 

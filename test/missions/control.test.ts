@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { sign } from '../../core/missions/triggers';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor } from '../helpers/missions';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor, BUSY_PATTERN } from '../helpers/missions';
 
 let t: TestApp;
 let env: MissionEnv;
@@ -17,7 +17,7 @@ let quick: string;
 beforeAll(async () => {
   env = await missionEnv();
   ({ t, admin, operator, containerId } = env);
-  slow = await makePattern(admin, containerId, 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }', { timeout: 60_000 });
+  slow = await makePattern(admin, containerId, BUSY_PATTERN, { timeout: 60_000 });
   quick = await makePattern(admin, containerId, 'async () => ({ quick: true })');
 });
 afterAll(async () => env?.close());

@@ -11,7 +11,7 @@ import { executeMission } from '../../core/runs/start';
 import { reconcileOnce } from '../../core/schedules/reconcile';
 import { listAudit } from '../../core/audit/audit-log';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeMission, makePattern, missionEnv, result, waitFor } from '../helpers/missions';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, result, waitFor, BUSY_PATTERN } from '../helpers/missions';
 import { appWithTemporalDown, laggingVisibility, reconcileDeps } from '../helpers/temporal-down';
 
 let t: TestApp;
@@ -25,7 +25,7 @@ let quick: string;
 beforeAll(async () => {
   env = await missionEnv();
   ({ t, admin, operator, containerId } = env);
-  slow = await makePattern(admin, containerId, 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }', { timeout: 30_000 });
+  slow = await makePattern(admin, containerId, BUSY_PATTERN, { timeout: 30_000 });
   quick = await makePattern(admin, containerId, 'async (input, ctx) => ({ got: ctx.mission.input ?? null })');
 });
 afterAll(async () => env?.close());
