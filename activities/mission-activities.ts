@@ -16,7 +16,7 @@ import type { DecisionAction, MissionPlan, OutputRef, PinnedPattern } from '../w
 import { OutboundUncertainError, type Adapters } from '../core/safety/outbound';
 import { PatternRunError, runPattern } from '../core/patterns/run-pattern';
 import type { PatternSandbox } from '../core/patterns/sandbox';
-import { referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
+import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 
 export interface RunTaskInput {
   missionId: string;
@@ -27,9 +27,15 @@ export interface RunTaskInput {
   execSeq: number;
   pattern: PinnedPattern;
   input: unknown;
-  /** Earlier tasks' outputs by task name: references, or `{ value }` for outputs kept inline (with previousByRef). */
-  previous: Record<string, OutputRef | { value: unknown }> | Record<string, unknown>;
-  /** Set by this release's workflow code; activities scheduled by the first release's passed the values themselves. */
+  /** The task's order: ctx.previous holds the outputs of the tasks before it. */
+  order?: number;
+  /**
+   * This release's runs: the outputs of every task of an earlier order but these (which did not complete) are
+   * read from the database. Runs of the first release pass `previous` instead: the values themselves, or (when
+   * their workflow code is this release's, with previousByRef) references or `{ value }`.
+   */
+  earlier?: { before: number; excluded: string[] };
+  previous?: Record<string, OutputRef | { value: unknown }> | Record<string, unknown>;
   previousByRef?: boolean;
   notes: string[];
   runInput: unknown;
@@ -170,7 +176,12 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     }
     const code = await codeOf(input.pattern.versionId);
     if (code === null) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
-    const previous = input.previousByRef ? await resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>) : (input.previous as Record<string, unknown>);
+    const previous = input.earlier
+      ? await earlierOutputs(sql, workflowId, input.earlier.before, input.earlier.excluded)
+      : input.previousByRef
+        ? await resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>)
+        : ((input.previous ?? {}) as Record<string, unknown>);
+    const place = { taskId: input.taskId, taskName: input.taskName, order: input.order ?? 0 };
     let outputRef: OutputRef | undefined;
     try {
       const result = await runPattern(deps, {
@@ -194,7 +205,11 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         signal: ctx.cancellationSignal,
         // The output is stored once, under the task execution's reference, with the run's record.
         keepOutput: async (tx, output) => {
-          outputRef = await storeOutput(tx, outputKey, workflowId, output);
+          const { first, ...kept } = await storeOutput(tx, outputKey, workflowId, place, output);
+          // Another attempt of this execution got there first (it outlived its timeout): its output is the one.
+          const [stored] = first ? [] : await tx<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId} and ref = ${outputKey}`;
+          outputRef = first ? kept : referenceTo(outputKey, stored?.output);
+          return first;
         },
       });
       return { outputRef: outputRef ?? referenceTo(outputKey, result.output), durationMs: result.durationMs, attempt, outbound: summarise(result.outbound), replayed: false };
@@ -259,9 +274,10 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     },
 
     /** Stores a reviewer's edited output, so the run carries only its reference. */
-    storeOutput: guarded(async (input: { taskId: string; execSeq: number; output: unknown }): Promise<OutputRef> => {
+    storeOutput: guarded(async (input: { taskId: string; taskName: string; order: number; execSeq: number; output: unknown }): Promise<OutputRef> => {
       const { workflowId, runId } = runKey();
-      return storeOutput(sql, `${runId}/${input.taskId}/${input.execSeq}/edited`, workflowId, input.output);
+      const { first: _first, ...ref } = await storeOutput(sql, `${runId}/${input.taskId}/${input.execSeq}/edited`, workflowId, input, input.output);
+      return ref;
     }),
 
     /** Only an active admin may decide (seed 002); the decision is audited once, refusals too. */

@@ -99,6 +99,11 @@ export class MissionRun {
     return out;
   }
 
+  /** Tasks of an earlier order that did not complete: their outputs (if any) are not ctx.previous. */
+  notCompletedBefore(order: number): string[] {
+    return [...this.tasks.values()].filter((t) => t.order < order && t.status !== 'completed').map((t) => t.id);
+  }
+
   /** Everything a continued run needs to go on where this one stops. */
   carry(runId: string): CarriedState {
     return {

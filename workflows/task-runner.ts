@@ -114,7 +114,10 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
     try {
       result = await taskActivities(proxies, pattern, plan.config).runMissionTask({
         missionId: plan.missionId, missionName: plan.missionName, taskId: task.id, taskName: task.name, execSeq, pattern,
-        input: task.input, previous: run.outputs(), previousByRef: true, notes: loop.notes, runInput: input.input ?? null,
+        input: task.input, order: task.order, notes: loop.notes, runInput: input.input ?? null,
+        // This release's runs name only what the database cannot know (tasks that did not complete), so a task's
+        // input stays the same size however many came before it; runs of the first release pass their outputs.
+        ...(run.v2 ? { earlier: { before: task.order, excluded: run.notCompletedBefore(task.order) } } : { previous: run.outputs(), previousByRef: true }),
         maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null,
       });
     } catch (err) {
@@ -160,7 +163,7 @@ async function applyDecision(
       return 'done';
     case 'edit_inline_approve':
       // The edit is stored like any output, so later tasks and the result carry only its reference.
-      if (run.v2) run.outputEdited(task.id, { ref: await storeOutput({ taskId: task.id, execSeq, output: d.output }) });
+      if (run.v2) run.outputEdited(task.id, { ref: await storeOutput({ taskId: task.id, taskName: task.name, order: task.order, execSeq, output: d.output }) });
       else run.outputEdited(task.id, { value: d.output });
       run.taskEnded(task.id, 'completed');
       return 'done';

@@ -46,7 +46,8 @@ export interface PatternRunRequest {
   /** Aborted when the attempt was cancelled or timed out: nothing more is sent or recorded. */
   signal?: AbortSignal;
   /** Writes the output where its caller keeps it, in the transaction that records the run (which then keeps no copy). */
-  keepOutput?: (tx: TxSql, output: unknown) => Promise<void>;
+  /** Returns false when another attempt kept its output first: this attempt is then not recorded (statistics count once). */
+  keepOutput?: (tx: TxSql, output: unknown) => Promise<boolean>;
 }
 
 export interface PatternRunResult {
@@ -138,8 +139,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
     const succeeded = { output: result.output, logs: result.logs, durationMs: result.durationMs };
     if (req.keepOutput) {
       await deps.sql.begin(async (tx) => {
-        await req.keepOutput!(tx, result.output);
-        await record('succeeded', succeeded, tx);
+        if (await req.keepOutput!(tx, result.output)) await record('succeeded', succeeded, tx);
       });
     } else {
       await record('succeeded', succeeded);

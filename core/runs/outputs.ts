@@ -12,14 +12,37 @@ export function referenceTo(ref: string, output: unknown): OutputRef {
   return bytes <= PREVIEW_INLINE_BYTES ? { ref, bytes, value: output ?? null } : { ref, bytes, preview: json.slice(0, PREVIEW_TEXT_CHARS) };
 }
 
-/** Stores an output under its reference; a retry storing it again keeps the first. */
-export async function storeOutput(sql: TxSql, ref: string, workflowId: string, output: unknown): Promise<OutputRef> {
+/** Where a task's output sits in its run: earlier tasks' outputs are found by it. */
+export interface OutputPlace {
+  taskId: string;
+  taskName: string;
+  order: number;
+}
+
+/** Stores an output under its reference; a retry storing it again keeps the first (`first` says which happened). */
+export async function storeOutput(sql: TxSql, ref: string, workflowId: string, place: OutputPlace, output: unknown): Promise<OutputRef & { first: boolean }> {
   const reference = referenceTo(ref, output);
-  await sql`
-    insert into task_outputs (ref, workflow_id, output, bytes)
-    values (${ref}, ${workflowId}, ${sql.json((output ?? null) as never)}, ${reference.bytes})
-    on conflict (workflow_id, ref) do nothing`;
-  return reference;
+  const rows = await sql`
+    insert into task_outputs (workflow_id, ref, task_id, task_name, task_order, output, bytes)
+    values (${workflowId}, ${ref}, ${place.taskId}, ${place.taskName}, ${place.order}, ${sql.json((output ?? null) as never)}, ${reference.bytes})
+    on conflict (workflow_id, ref) do nothing
+    returning 1`;
+  return { ...reference, first: rows.length > 0 };
+}
+
+/**
+ * What a task sees as ctx.previous: the latest output (an edit over its task's own, a re-run over the run
+ * before) of every task of an earlier order, except those that did not complete. The run passes only the
+ * order and the exceptions, so a task's input stays the same size however many tasks came before it.
+ */
+export async function earlierOutputs(sql: TxSql, workflowId: string, before: number, excluded: string[]): Promise<Record<string, unknown>> {
+  const rows = await sql<{ taskName: string; output: unknown }[]>`
+    select distinct on (task_id) task_name as "taskName", output
+    from task_outputs
+    where workflow_id = ${workflowId} and task_order < ${before}
+      ${excluded.length ? sql`and task_id not in ${sql(excluded)}` : sql``}
+    order by task_id, created_at desc, ref desc`;
+  return Object.fromEntries(rows.map((r) => [r.taskName, r.output]));
 }
 
 /** The outputs behind references (what a pattern gets as ctx.previous), by task name. */

@@ -8,11 +8,15 @@ create table task_outputs (
   workflow_id text not null,
   -- <run id>/<task id>/<execution>[/edited], unique within the workflow id
   ref text not null,
+  task_id text not null,
+  task_name text not null,
+  task_order integer not null,
   output jsonb,
   bytes integer not null,
   created_at timestamptz not null default now(),
   primary key (workflow_id, ref)
 );
+create index task_outputs_task_idx on task_outputs (workflow_id, task_order, task_id, created_at desc);
 
 -- Payloads the Temporal SDK offloads from history (externalStorage on the data
 -- converter). Content-addressed: storing the same payload twice keeps one row.
