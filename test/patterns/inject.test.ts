@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, createTestApp, json, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
+import { freshRateWindow } from '../foundation/rate-window';
 
 let t: TestApp;
 let admin: ApiClient;
@@ -97,10 +98,14 @@ describe('rate limit', () => {
   it('answers 429 with Retry-After once a user passes the limit', async () => {
     const p = await makePattern('async () => 1');
     const limited = apiClient(t, (await userWithRole(t, 'OPERATOR')).token);
+    // The limit is per minute, in fixed windows: all 43 requests must fall into one.
+    const rateWindow = await freshRateWindow(60, 20);
     const statuses: number[] = [];
     for (let i = 0; i < 42; i++) statuses.push((await limited.request('POST', '/api/inject', { patternId: p.id })).status);
-    expect(statuses.slice(0, 40).every((s) => s === 200)).toBe(true);
     const last = await limited.request('POST', '/api/inject', { patternId: p.id });
+    rateWindow.expectSameWindow();
+    expect(statuses.slice(0, 40)).toEqual(Array(40).fill(200));
+    expect(statuses.slice(40)).toEqual([429, 429]);
     expect(last.status).toBe(429);
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
     // another user is unaffected

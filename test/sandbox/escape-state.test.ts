@@ -4,7 +4,9 @@
 // checked three ways (see useSandbox in ./helpers): contained, host
 // unaffected, pool still serving.
 import { describe, expect, it } from 'vitest';
-import { NOT_A_CONSTRUCTOR, STOP, allThreadsIdle, attempt, expectHostUnaffectedAndPoolServing, expectOutcome, sleep, snapshotHost, useSandbox } from './helpers';
+import {
+  NOT_A_CONSTRUCTOR, STOP, allThreadsIdle, attempt, eventually, expectHostUnaffectedAndPoolServing, expectOutcome, snapshotHost, useSandbox, watchThreadExits, withPoolClock,
+} from './helpers';
 
 const sandbox = useSandbox();
 const { traps, PWN, contained, attacks } = sandbox;
@@ -207,41 +209,63 @@ describe('ctx gives no way back to the host', () => {
       },
       { onOutbound: async () => void calls++ },
     );
-    await sleep(100);
+    // Its thread has reported ready again, which it does only after the
+    // leftover microtasks ran: whatever they posted has reached the host.
+    await allThreadsIdle(sandbox.pool);
     expect(calls).toBe(0);
   });
 
   it('a flood of ctx.outbound.send is stopped, and the host hears nothing from it after the run ends', async () => {
+    await allThreadsIdle(sandbox.pool);
+    const before = snapshotHost(traps);
+    const exits = watchThreadExits(sandbox.pool);
     let calls = 0;
     let ended = false;
     let afterEnd = 0;
-    await contained(
-      { title: 'send flood', code: `(i, ctx) => { for (;;) ctx.outbound.send('spam', 'y'.repeat(1000)) }`, timeoutMs: STOP, expect: { kind: ['timeout', 'memory'] } },
-      {
+    // The pool's clock is held until the flood has reached the host, so the
+    // run cannot end (by its timeout or the memory watchdog) before it has.
+    await withPoolClock(async (clock) => {
+      const run = attempt(sandbox.pool, {
+        code: `(i, ctx) => { for (;;) ctx.outbound.send('spam', 'y'.repeat(1000)) }`,
+        timeoutMs: STOP,
         onOutbound: async () => {
           calls++;
           if (ended) afterEnd++;
           return null;
         },
-      },
-    );
-    ended = true;
-    await sleep(200);
-    expect(calls).toBeGreaterThan(0);
+      });
+      expect(await eventually(() => calls > 0, 15_000), 'the flood never reached the host').toBe(true);
+      // Its time is up: the timeout stops it, or the watchdog first if the
+      // queued messages have taken the process over its memory allowance.
+      clock.advance(STOP);
+      ended = true;
+      expectOutcome(await run, { kind: ['timeout', 'memory'] });
+    });
+    // Once the stopped thread has exited, every message it posted has been delivered.
+    await exits.replacedExited();
     expect(afterEnd).toBe(0);
+    await expectHostUnaffectedAndPoolServing(sandbox.pool, traps, before);
   });
 });
 
 describe('runs never see each other', () => {
-  /** Runs `first` on both threads, then `second` on both threads (no thread replaced between). */
+  /**
+   * Runs `first` on both threads, then `second` on both threads (no thread
+   * replaced between). The pool's clock is held meanwhile: a thread slow to
+   * report ready (a loaded machine) cannot meet the 1 s drain limit and be
+   * replaced, so only the pool itself could replace one, and that fails the test.
+   */
   async function acrossBothThreads(first: string, second: string) {
     await allThreadsIdle(sandbox.pool);
     const replaced = sandbox.pool.stats().replaced;
-    const a = await Promise.all([attempt(sandbox.pool, { code: first }), attempt(sandbox.pool, { code: first })]);
-    await allThreadsIdle(sandbox.pool);
-    const b = await Promise.all([attempt(sandbox.pool, { code: second }), attempt(sandbox.pool, { code: second })]);
-    expect(sandbox.pool.stats().replaced).toBe(replaced);
-    return { a, b };
+    return withPoolClock(async () => {
+      const a = await Promise.all([attempt(sandbox.pool, { code: first }), attempt(sandbox.pool, { code: first })]);
+      await allThreadsIdle(sandbox.pool);
+      const b = await Promise.all([attempt(sandbox.pool, { code: second }), attempt(sandbox.pool, { code: second })]);
+      await allThreadsIdle(sandbox.pool);
+      expect(sandbox.pool.stats().replaced).toBe(replaced);
+      return { a, b };
+    });
   }
 
   it('a global written by one run is gone in the next, on the same thread', async () => {

@@ -6,7 +6,8 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { PatternError, type PatternErrorKind } from '../../activities/sandbox/errors';
 import { SandboxPool, type RunRequest } from '../../activities/sandbox/pool';
 
@@ -14,10 +15,27 @@ export type Outcome =
   | { ok: true; output: unknown; logs: string[]; logsTruncated: boolean; durationMs: number }
   | { ok: false; kind: PatternErrorKind; message: string; logs: string[] };
 
+/**
+ * Timeout for attempts that are expected to finish: far beyond what any of
+ * them needs even on a loaded machine (the slowest, deep async recursion, takes
+ * ~200 ms idle and has taken over 2 s under CPU load), so that finishing never
+ * races the timeout. Attempts that are expected to run forever use STOP.
+ */
+export const ENOUGH = 20_000;
+/** Timeout for attempts that are expected to run forever. */
+export const STOP = 400;
+/**
+ * Timeout for memory bombs, which must be stopped by a memory limit: far
+ * beyond how long reaching it takes (the heap bomb, ~2 s idle, has taken 14 s
+ * on a loaded 2-core machine, as V8 collects again and again near its cap),
+ * so that the cap, not the timeout, is what stops them. Under the 60 s test timeout.
+ */
+export const BOMB = 40_000;
+
 /** Runs pattern code; a PatternError becomes an outcome, anything else is a test failure. */
 export async function attempt(pool: SandboxPool, req: Partial<RunRequest> & { code: string }): Promise<Outcome> {
   try {
-    const result = await pool.run({ input: null, timeoutMs: 1000, ...req });
+    const result = await pool.run({ input: null, timeoutMs: ENOUGH, ...req });
     return { ok: true, ...result };
   } catch (err) {
     if (!(err instanceof PatternError)) throw err;
@@ -120,11 +138,14 @@ export async function expectHostUnaffectedAndPoolServing(pool: SandboxPool, t: T
   expect((globalThis as Record<string, unknown>)[t.globalName]).toBeUndefined();
   expect(process.env[t.envName]).toBeUndefined();
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  const trivial = await pool.run({ code: '(i) => i + 1', input: 41, timeoutMs: 5000 });
+  const trivial = await pool.run({ code: '(i) => i + 1', input: 41, timeoutMs: ENOUGH });
   expect(trivial.output).toBe(42);
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// The real timers, kept before any test fakes them (see withPoolClock): the
+// waits below always pass in real time.
+const realSetTimeout = globalThis.setTimeout;
+export const sleep = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
 
 /** Polls until `predicate` holds or `ms` pass; returns whether it held. */
 export async function eventually(predicate: () => boolean, ms: number): Promise<boolean> {
@@ -141,16 +162,82 @@ export async function eventually(predicate: () => boolean, ms: number): Promise<
  * runs land on N different threads (the pool hands jobs to idle threads in order).
  * Reads the pool's private slot states: tests only.
  */
-export async function allThreadsIdle(pool: SandboxPool, ms = 5000): Promise<void> {
-  const slots = (pool as unknown as { slots: { state: string }[] }).slots;
-  const ok = await eventually(() => slots.every((s) => s.state === 'idle'), ms);
-  expect(ok, `threads not idle: ${slots.map((s) => s.state).join(', ')}`).toBe(true);
+export async function allThreadsIdle(pool: SandboxPool, ms = 15_000): Promise<void> {
+  const ok = await eventually(() => threadStates(pool).every((s) => s === 'idle'), ms);
+  expect(ok, `threads not idle: ${threadStates(pool).join(', ')}`).toBe(true);
+}
+
+/** The pool's private slots: tests only. */
+interface PoolInternals {
+  slots: { state: string; worker: Worker }[];
+  baselineRss: number;
+  memoryMb: number;
+  slackMb: number;
+}
+const internals = (pool: SandboxPool) => pool as unknown as PoolInternals;
+
+/** The state of each thread of the pool ('starting', 'idle', 'busy', 'draining'). */
+export function threadStates(pool: SandboxPool): string[] {
+  return internals(pool).slots.map((s) => s.state);
+}
+
+/**
+ * The process memory above which the pool's watchdog stops the threads it
+ * watches (busy and draining ones): the baseline taken when the first of them
+ * started, plus 2 × memoryMb for each of them, plus the slack. Mirrors
+ * SandboxPool.checkMemory; reads the pool's private state: tests only.
+ */
+export function memoryAllowance(pool: SandboxPool): number {
+  const p = internals(pool);
+  const watched = p.slots.filter((s) => s.state === 'busy' || s.state === 'draining').length;
+  return p.baselineRss + (watched * p.memoryMb * 2 + p.slackMb) * 2 ** 20;
+}
+/** How often the pool's memory watchdog looks (SandboxPool.updateWatchdog). */
+export const WATCHDOG_TICK_MS = 25;
+
+/**
+ * Watches the pool's current threads exit. replacedExited() waits until every
+ * one of them that has been replaced since has exited: Node delivers all of a
+ * thread's messages before its 'exit' event, so after that nothing it posted
+ * can still reach the host.
+ */
+export function watchThreadExits(pool: SandboxPool): { replacedExited(ms?: number): Promise<void> } {
+  const workers = internals(pool).slots.map((s) => s.worker);
+  const exited = new Map(workers.map((w) => [w, new Promise<void>((resolve) => w.once('exit', () => resolve()))]));
+  return {
+    async replacedExited(ms = 15_000) {
+      const current = new Set(internals(pool).slots.map((s) => s.worker));
+      const replaced = workers.filter((w) => !current.has(w));
+      expect(replaced.length, 'no thread was replaced').toBeGreaterThan(0);
+      let done = false;
+      void Promise.all(replaced.map((w) => exited.get(w))).then(() => (done = true));
+      expect(await eventually(() => done, ms), 'a replaced thread did not exit').toBe(true);
+    },
+  };
+}
+
+/**
+ * Runs `fn` with the host's timers faked, so the pool's clock (run timeouts,
+ * the 1 s drain limit, the memory watchdog's ticks) moves only when the test
+ * calls advance(): which of two limits a run meets first is then decided by
+ * the test, not by how busy the machine is. Guest code, messages and memory
+ * go on in real time; sleep() and eventually() keep waiting in real time.
+ * Start it with the pool quiet (allThreadsIdle), so that no real timer of the
+ * pool is pending. Whatever pool timer is still pending at the end is run, so
+ * nothing is left stuck, before the real timers come back.
+ */
+export async function withPoolClock<T>(fn: (clock: { advance(ms: number): void }) => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  try {
+    return await fn({ advance: (ms) => vi.advanceTimersByTime(ms) });
+  } finally {
+    vi.runOnlyPendingTimers();
+    vi.useRealTimers();
+  }
 }
 
 /** What SES says when a pattern reaches for the Function constructor through any function. */
 export const NOT_A_CONSTRUCTOR = /Function\.prototype\.constructor is not a valid constructor/;
-/** Timeout for attempts that are expected to run forever. */
-export const STOP = 400;
 
 /** One attack attempt: pattern code, its input and timeout, and what it must come to. */
 export interface Attack {
@@ -200,7 +287,7 @@ export function useSandbox(): Sandbox {
     },
     async contained(a, extra = {}) {
       const before = snapshotHost(traps);
-      const outcome = await attempt(sandbox.pool, { code: a.code, input: a.input ?? null, timeoutMs: a.timeoutMs ?? 1000, ...extra });
+      const outcome = await attempt(sandbox.pool, { code: a.code, input: a.input ?? null, timeoutMs: a.timeoutMs ?? ENOUGH, ...extra });
       expectOutcome(outcome, a.expect);
       await expectHostUnaffectedAndPoolServing(sandbox.pool, traps, before);
       return outcome;

@@ -67,7 +67,9 @@ let runUrl = '';
 const POLL = { timeout: 20_000, interval: 200 };
 
 describe('an admin in the browser', () => {
-  it('builds a container, a pattern and a two-task mission with a gate, runs it, approves with notes, and sees it complete', async () => {
+  // A long walk of condition waits (each bounded by POLL or the page's default
+  // timeout): ~40 s on an idle machine, so its budget is well above the 60 s default.
+  it('builds a container, a pattern and a two-task mission with a gate, runs it, approves with notes, and sees it complete', { timeout: 240_000 }, async () => {
     const page = await newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
 
@@ -93,7 +95,13 @@ describe('an admin in the browser', () => {
     // A mission with two tasks; the first waits for approval.
     await page.goto(`${web.url}/missions/new`);
     await page.getByLabel('Name', { exact: true }).first().fill('Spring outreach');
+    // Choosing the container reloads the task rows (htmx swaps #planner-tasks).
+    // The rows shown before the swap may already list the pattern, so wait for
+    // the swap itself: a row filled in before it lands would be replaced by an
+    // empty one, and the mission would not be created.
+    await page.locator('#planner-tasks').evaluate((el) => el.setAttribute('data-before-swap', ''));
     await page.locator('#m-container').selectOption({ label: 'Outreach (messaging)' });
+    await page.locator('#planner-tasks[data-before-swap]').waitFor({ state: 'detached' });
     await expect.poll(() => page.locator('select[name$="[source]"] option', { hasText: 'draft-email' }).count(), POLL).toBeGreaterThan(0);
     const first = page.locator('.task-row').nth(0);
     await first.getByLabel('Name').fill('draft');
@@ -138,7 +146,7 @@ describe('an admin in the browser', () => {
     await page.goto(runUrl);
     await expect.poll(async () => (await page.locator('#run h1 .pill').textContent())?.trim(), POLL).toBe('Completed');
     await expect.poll(() => page.locator('#run').textContent(), POLL).toContain('approve with notes by admin — Looks good, send it');
-    expect(await page.locator('#progress-bar').getAttribute('value')).toBe('100');
+    await expect.poll(() => page.locator('#progress-bar').getAttribute('value'), POLL).toBe('100');
     await shot(page, 'run-completed');
 
     await page.goto(`${web.url}/`);
@@ -152,6 +160,7 @@ describe('an admin in the browser', () => {
     const narrow = await newPage(390);
     await narrow.context().addCookies(await page.context().cookies());
     await narrow.goto(`${web.url}/`);
+    await narrow.locator('#board').getByText('Spring outreach').first().waitFor(); // measured with the board filled in
     const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0); // the page itself never scrolls sideways (the board scrolls within)
     await shot(narrow, 'board-narrow');
@@ -160,7 +169,8 @@ describe('an admin in the browser', () => {
 });
 
 describe('a viewer in the browser', () => {
-  it('sees no mutating controls, and a forged post is refused', async () => {
+  it('sees no mutating controls, and a forged post is refused', { timeout: 120_000 }, async () => {
+    expect(runUrl, 'the run made by the admin test above').toMatch(/\/runs\/mission-/);
     const page = await newPage();
     await signIn(page, viewer.username, viewer.password);
     for (const url of ['/', runUrl.replace(web.url, ''), '/missions', '/approvals', '/patterns', '/schedules', '/settings']) {

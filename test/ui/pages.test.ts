@@ -11,6 +11,7 @@ import { ADMIN_TOKEN } from '../helpers/env';
 import {
   ADMIN_PASSWORD, ORIGIN, apiClient, createTestApp, json, signIn, userWithRole, type ApiClient, type Browser, type TestApp,
 } from '../helpers/app';
+import { freshRateWindow } from '../foundation/rate-window';
 
 let t: TestApp;
 let api: ApiClient;
@@ -176,9 +177,13 @@ describe('containers and patterns', () => {
   it('says so readably when the test runs are rate-limited', async () => {
     const o = await userWithRole(t, 'OPERATOR');
     const b = await signIn(t, o.username, o.password);
-    let last = '';
-    for (let i = 0; i < 7; i++) last = await (await b.post(`/patterns/${patternId}/test`, { input: '{"lead": "x"}' }, HTMX)).text();
-    expect(last).toMatch(/Rate limited: Too many requests; try again in \d+ s\./);
+    // Six test runs a minute, in fixed windows: all seven must fall into one.
+    const rateWindow = await freshRateWindow(60, 20);
+    const pages: string[] = [];
+    for (let i = 0; i < 7; i++) pages.push(await (await b.post(`/patterns/${patternId}/test`, { input: '{"lead": "x"}' }, HTMX)).text());
+    rateWindow.expectSameWindow();
+    for (const html of pages.slice(0, 6)) expect(html).toContain('Succeeded');
+    expect(pages[6]).toMatch(/Rate limited: Too many requests; try again in \d+ s\./);
   });
 
   it('deactivates, and refuses to delete a pattern that a mission uses with the 409 message', async () => {
