@@ -59,6 +59,19 @@ export async function result(t: TestApp, workflowId: string): Promise<Progress> 
   return t.deps.temporal.client.workflow.getHandle(workflowId).result();
 }
 
+/**
+ * Reads until `ok` holds (or the time is up) and returns the last reading, for the test to assert on:
+ * for what lags a run by design (Temporal's visibility lists, audit rows written by a later activity).
+ */
+export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 25; ; wait = Math.min(wait * 2, 250)) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
 /** A pattern that keeps its sandbox thread busy for `input.ms` (the tests' long-running task). */
 export const BUSY_PATTERN = 'async (input, ctx) => { const end = ctx.now() + input.ms; while (ctx.now() < end) {} return { slept: input.ms } }';
 

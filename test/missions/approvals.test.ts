@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { decisionSignal } from '../../workflows/messages';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor } from '../helpers/missions';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor, eventually } from '../helpers/missions';
 
 let t: TestApp;
 let env: MissionEnv;
@@ -46,9 +46,10 @@ const decide = (workflowId: string, body: Record<string, unknown>, as = admin) =
 describe('the five decisions', () => {
   it('approve: the mission goes on, and the run listed as NeedsApproval while it waited', async () => {
     const { workflowId, taskId } = await gatedRun();
-    const listed = await json(await operator.request('GET', '/api/runs?status=NeedsApproval&limit=100'));
+    // Visibility lists lag the run a moment.
+    const listed = await eventually(async () => json(await operator.request('GET', '/api/runs?status=NeedsApproval&limit=100')), (l) => l.runs.some((r: { workflowId: string }) => r.workflowId === workflowId));
     expect(listed.runs.map((r: { workflowId: string }) => r.workflowId)).toContain(workflowId);
-    const inbox = await json(await operator.request('GET', '/api/approvals'));
+    const inbox = await eventually(async () => json(await operator.request('GET', '/api/approvals')), (i) => i.approvals.some((a: { taskId: string }) => a.taskId === taskId));
     expect(inbox.approvals.some((a: { taskId: string }) => a.taskId === taskId)).toBe(true);
 
     const res = await decide(workflowId, { taskId, action: 'approve' });
@@ -151,7 +152,8 @@ describe('refused decisions', () => {
     expect(p.refusedDecisions.map((r) => r.reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/only admins/), expect.stringMatching(/no user named/), 'unknown task']),
     );
-    const refusedAudit = await listAudit(t.db.sql, { action: 'approval.refused', entityId: workflowId, limit: 10 });
+    // The run shows a refusal at once; its audit entry comes from an activity just after.
+    const refusedAudit = await eventually(() => listAudit(t.db.sql, { action: 'approval.refused', entityId: workflowId, limit: 10 }), (r) => r.length >= 3);
     expect(refusedAudit).toHaveLength(3); // every refusal that names someone, the unknown task too
     await handle.signal(decisionSignal, { taskId, action: 'approve', actor: 'admin' });
     expect((await result(t, workflowId)).status).toBe('Completed');
@@ -163,7 +165,7 @@ describe('a paused run', () => {
     const { workflowId, taskId } = await gatedRun();
     const paused = await json(await operator.request('POST', `/api/runs/${workflowId}/pause`, { reason: 'lunch' }));
     expect(paused.state).toMatchObject({ status: 'NeedsApproval', paused: true });
-    const inbox = await json(await admin.request('GET', '/api/approvals'));
+    const inbox = await eventually(async () => json(await admin.request('GET', '/api/approvals')), (i) => i.approvals.some((a: { taskId: string }) => a.taskId === taskId));
     expect(inbox.approvals.map((a: { taskId: string; run: { workflowId: string } }) => [a.run.workflowId, a.taskId])).toContainEqual([workflowId, taskId]);
     expect((await decide(workflowId, { taskId, action: 'approve' })).status).toBe(200);
     const held = await waitFor(t, workflowId, (p) => p.status === 'Paused');

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeContainer, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
+import { type MissionEnv, execute, makeContainer, makeMission, makePattern, missionEnv, result, eventually } from '../helpers/missions';
 
 let t: TestApp;
 let env: MissionEnv;
@@ -40,7 +40,8 @@ describe('a multi-task mission', () => {
     expect(final.tasks.map((x) => [x.name, x.status, x.attempts])).toEqual([['fetch', 'completed', 1], ['score', 'completed', 1], ['brief', 'completed', 1]]);
     expect(final.tasks[2]!.output).toEqual({ top: 'bartholomew', run: { campaign: 'spring' } });
 
-    const listed = await json(await viewer.request('GET', `/api/runs?missionId=${missionId}&status=Completed`));
+    // Visibility lists lag the run a moment.
+    const listed = await eventually(async () => json(await viewer.request('GET', `/api/runs?missionId=${missionId}&status=Completed`)), (l) => l.runs.length > 0);
     expect(listed.runs.map((r: { workflowId: string }) => r.workflowId)).toEqual([workflowId]);
     expect(listed.runs[0]).toMatchObject({ status: 'Completed', trigger: 'manual', missionId });
 

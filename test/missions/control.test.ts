@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { sign } from '../../core/missions/triggers';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor, BUSY_PATTERN } from '../helpers/missions';
+import { type MissionEnv, execute, makeMission, makePattern, missionEnv, progress, result, waitFor, BUSY_PATTERN, eventually } from '../helpers/missions';
 
 let t: TestApp;
 let env: MissionEnv;
@@ -26,7 +26,7 @@ const count = async (action: string, entityId: string) => (await listAudit(t.db.
 
 describe('pause and resume', () => {
   it('pause lets the running task finish but starts no new one; resume goes on', async () => {
-    const m = await makeMission(operator, { containerId, tasks: [{ name: 'first', order: 0, patternId: slow, input: { ms: 1500 } }, { name: 'second', order: 1, patternId: quick }] });
+    const m = await makeMission(operator, { containerId, tasks: [{ name: 'first', order: 0, patternId: slow, input: { ms: 4000 } }, { name: 'second', order: 1, patternId: quick }] });
     const workflowId = await execute(operator, m);
     await waitFor(t, workflowId, (p) => p.tasks[0]!.status === 'running');
     // An Update: the answer is the run's state once the pause has applied.
@@ -39,7 +39,7 @@ describe('pause and resume', () => {
     expect(paused).toMatchObject({ paused: true, pauseReason: 'checking numbers' });
     await new Promise((r) => setTimeout(r, 700));
     expect((await progress(t, workflowId)).tasks[1]!.status).toBe('pending');
-    const listed = await json(await operator.request('GET', `/api/runs?missionId=${m}&status=Paused`));
+    const listed = await eventually(async () => json(await operator.request('GET', `/api/runs?missionId=${m}&status=Paused`)), (l) => l.runs.length > 0);
     expect(listed.runs).toHaveLength(1);
 
     const resumed = await operator.request('POST', `/api/runs/${workflowId}/resume`, {});
@@ -55,7 +55,7 @@ describe('pause and resume', () => {
   });
 
   it('at mission level, pauses its open runs and refuses new ones until resumed', async () => {
-    const m = await makeMission(operator, { containerId, tasks: [{ name: 'first', order: 0, patternId: slow, input: { ms: 800 } }, { name: 'second', order: 1, patternId: quick }] });
+    const m = await makeMission(operator, { containerId, tasks: [{ name: 'first', order: 0, patternId: slow, input: { ms: 3000 } }, { name: 'second', order: 1, patternId: quick }] });
     const workflowId = await execute(operator, m);
     await waitFor(t, workflowId, (p) => p.tasks[0]!.status === 'running');
     const res = await operator.request('POST', `/api/missions/${m}/pause`, { reason: 'holiday' });
@@ -147,7 +147,7 @@ describe('triggers', () => {
     const final = await result(t, run.workflowId);
     expect(final.trigger).toBe('triggered');
     expect(final.tasks[0]!.output).toEqual({ got: { lead: 'acme' } });
-    const listed = await json(await operator.request('GET', `/api/runs?missionId=${mission.id}&trigger=triggered`));
+    const listed = await eventually(async () => json(await operator.request('GET', `/api/runs?missionId=${mission.id}&trigger=triggered`)), (l) => l.runs.length > 0);
     expect(listed.runs).toHaveLength(1);
   });
 });

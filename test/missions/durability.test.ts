@@ -66,7 +66,12 @@ describe('a worker killed mid-mission', () => {
     const first = await startWorkerProcess();
     const workflowId = await execute(admin, m);
     await waitFor(t, workflowId, (p) => p.tasks[1]!.status === 'running');
-    await new Promise((r) => setTimeout(r, 800)); // task two has sent its message and is busy
+    // Kill it once task two has sent its message (and is busy for 4 s more).
+    for (let i = 0; i < 400; i++) {
+      const [sent] = await t.db.sql`select 1 from outbound_messages where execution_key like ${`${workflowId}/%`} and payload->>'to' = 'b@example.com'`;
+      if (sent) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
 
