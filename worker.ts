@@ -2,14 +2,18 @@
 // runs missionWorkflow on the task queue. `npm start` runs it in-process;
 // `node --import tsx worker.ts` runs it alone (docker-compose's worker service).
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createAdapters, type Adapters } from './core/safety/outbound';
+import { createAdapters } from './activities/adapters';
+import type { Adapters } from './core/safety/outbound';
 import { createSandbox, type SandboxPool } from './activities/sandbox';
 import { prepareDatabase } from './core/system/setup';
 import type { Sql } from './db/sql';
 import { loadConfig, type Config } from './lib/config';
 import { createLogger, type Logger } from './lib/logger';
+import { MAX_ACTIVITY_SLOTS, sandboxSlotSupplier, type SandboxLoad } from './lib/activity-slots';
+import { payloadStorage } from './lib/payload-storage';
 import { ensureSearchAttributes } from './lib/temporal';
 import { isMain } from './lib/is-main';
 
@@ -36,8 +40,27 @@ export interface MissionWorkerOptions {
   activities: object;
   /** A prebuilt bundle (tests, production images); otherwise workflows are bundled from source. */
   workflowBundle?: { codePath: string };
+  /** The sandbox the activities run patterns in: its free threads size the activity slots (lib/activity-slots.ts). */
+  sandbox?: SandboxLoad;
+  /** A fixed number of activity slots instead. */
   maxConcurrentActivityTaskExecutions?: number;
   identity?: string;
+  /** External payload storage (lib/payload-storage.ts), the same as the clients'. */
+  dataConverter?: DataConverter;
+}
+
+/** Activity slots that follow the sandbox's free threads, or a fixed number; other slots at the SDK's defaults. */
+function slotOptions(opts: MissionWorkerOptions) {
+  if (!opts.sandbox || opts.maxConcurrentActivityTaskExecutions) {
+    return { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? MAX_ACTIVITY_SLOTS };
+  }
+  const fixed = (numSlots: number) => ({ type: 'fixed-size' as const, numSlots });
+  return {
+    tuner: {
+      activityTaskSlotSupplier: sandboxSlotSupplier(opts.sandbox),
+      workflowTaskSlotSupplier: fixed(40), localActivityTaskSlotSupplier: fixed(100), nexusTaskSlotSupplier: fixed(100),
+    },
+  };
 }
 
 export async function createMissionWorker(opts: MissionWorkerOptions): Promise<Worker> {
@@ -47,11 +70,14 @@ export async function createMissionWorker(opts: MissionWorkerOptions): Promise<W
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 50,
+    ...slotOptions(opts),
     // Heartbeats carry cancellation to a running sandbox: send them often.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: '10s',
+    // A worker that dies holds its runs' sticky queue only this long before another worker takes them over.
+    stickyQueueScheduleToStartTimeout: '1s',
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }
@@ -78,13 +104,18 @@ export async function startMissionWorker(opts: {
   installTemporalLogging(logger);
   const connection = await NativeConnection.connect({ address: opts.address });
   await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
-  const built = createActivities({ sql, logger, config, sandbox: opts.sandbox, adapters: opts.adapters });
+  const built = createActivities({
+    sql, logger, config, sandbox: opts.sandbox, adapters: opts.adapters,
+    history: { workflowService: connection.workflowService, namespace: config.TEMPORAL_NAMESPACE },
+  });
   const worker = await createMissionWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: built.activities,
+    sandbox: opts.sandbox,
     workflowBundle: opts.workflowBundle,
+    dataConverter: payloadStorage(sql),
     identity: opts.identity,
   });
   const done = worker.run().finally(async () => {

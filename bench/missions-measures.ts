@@ -1,10 +1,13 @@
 // The side-by-side measures of bench/missions.ts, for two runners (a mission
 // and its bare counterpart) on the same server and worker: latency one run at
 // a time, interleaved so drift hits both alike; throughput of runs started
-// together, rounds alternating which goes first; and the size of one run's
-// history and what replaying it costs the workflow code alone.
+// together, rounds alternating which goes first, with the CPU each run cost
+// this process, the Temporal server and PostgreSQL; and the size of one run's
+// history, by event type, and what replaying it costs the workflow code alone.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import type { Cpu } from './cpu';
 import { stats, type Stats } from './lib';
 
 /** Starts one run, waits for its result (throwing if it is not the expected one), returns its workflow id. */
@@ -12,7 +15,11 @@ export type Runner = () => Promise<string>;
 
 export interface HistorySize {
   events: number;
+  /** As JSON (payloads in base64), and as Temporal stores it (protobuf). */
   kb: number;
+  bytes: number;
+  /** Protobuf bytes and count per event type (EVENT_TYPE_ prefix dropped). */
+  byType: Map<string, { events: number; bytes: number }>;
   /** Replaying it: the CPU time the workflow code itself takes for one run (p50, ms). */
   replayMs?: number;
   history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -46,13 +53,24 @@ export async function latencyPair(a: Runner, b: Runner, iterations: number, warm
   return [stats(sa), stats(sb), lastA, lastB];
 }
 
-/** Runs/s of `concurrent` runs started together, over `rounds` rounds (a and b alternate). */
-export async function throughputPair(a: Runner, b: Runner, concurrent: number, rounds: number): Promise<[number, number]> {
+export interface Throughput {
+  perSecond: number;
+  /** CPU per run while its batches ran (ms): this process (worker, sandbox threads, client), the Temporal server, PostgreSQL. */
+  cpuPerRun: Cpu | null;
+}
+
+/** Runs/s of `concurrent` runs started together, over `rounds` rounds (a and b alternate), and the CPU they cost. */
+export async function throughputPair(a: Runner, b: Runner, concurrent: number, rounds: number, cpu: () => Cpu | null): Promise<[Throughput, Throughput]> {
   const ms = [0, 0];
+  const used: (Cpu | null)[] = [{ node: 0, temporal: 0, postgres: 0 }, { node: 0, temporal: 0, postgres: 0 }];
   const batch = async (run: Runner, slot: 0 | 1) => {
+    const c0 = cpu();
     const t = performance.now();
     await Promise.all(Array.from({ length: concurrent }, () => run()));
     ms[slot]! += performance.now() - t;
+    const c1 = cpu();
+    const sum = used[slot];
+    used[slot] = c0 && c1 && sum ? { node: sum.node + c1.node - c0.node, temporal: sum.temporal + c1.temporal - c0.temporal, postgres: sum.postgres + c1.postgres - c0.postgres } : null;
   };
   for (let r = 0; r < rounds; r++) {
     if (r % 2 === 0) {
@@ -63,12 +81,26 @@ export async function throughputPair(a: Runner, b: Runner, concurrent: number, r
       await batch(a, 0);
     }
   }
-  return [(concurrent * rounds * 1000) / ms[0]!, (concurrent * rounds * 1000) / ms[1]!];
+  const runs = concurrent * rounds;
+  const result = (slot: 0 | 1): Throughput => {
+    const u = used[slot];
+    return { perSecond: (runs * 1000) / ms[slot]!, cpuPerRun: u ? { node: u.node / runs, temporal: u.temporal / runs, postgres: u.postgres / runs } : null };
+  };
+  return [result(0), result(1)];
 }
 
 export async function historySize(client: Client, workflowId: string): Promise<HistorySize> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return { events: history.events?.length ?? 0, kb: JSON.stringify(history).length / 1024, history };
+  const byType = new Map<string, { events: number; bytes: number }>();
+  let bytes = 0;
+  for (const event of history.events ?? []) {
+    const size = proto.temporal.api.history.v1.HistoryEvent.encode(event).finish().length;
+    const type = String(proto.temporal.api.enums.v1.EventType[event.eventType ?? 0]).replace(/^EVENT_TYPE_/, '');
+    const t = byType.get(type) ?? { events: 0, bytes: 0 };
+    byType.set(type, { events: t.events + 1, bytes: t.bytes + size });
+    bytes += size;
+  }
+  return { events: history.events?.length ?? 0, kb: JSON.stringify(history).length / 1024, bytes, byType, history };
 }
 
 /**

@@ -25,6 +25,8 @@ import type { BuiltActivities } from './stack';
 
 const ITER = 200;
 const WARM = 20;
+const BURST = 50;
+const BURST_ITER = 40;
 
 /** Times, without Temporal, each step runMissionTask takes for the plan's first (trivial) task, and the whole activity. */
 export async function activityProfile(sql: Sql, sandbox: SandboxPool, activities: BuiltActivities, benchNoop: () => Promise<unknown>, plan: MissionPlan): Promise<void> {
@@ -48,16 +50,17 @@ export async function activityProfile(sql: Sql, sandbox: SandboxPool, activities
     new MockActivityEnvironment({ workflowExecution: fresh(), activityId: '1', attempt }).run(fn);
 
   const steps: [string, Stats][] = [];
-  const step = async (name: string, fn: () => Promise<unknown>) => steps.push([name, await timeEach(ITER, WARM, fn)]);
+  const step = async (name: string, fn: () => Promise<unknown>, iterations = ITER) => steps.push([name, await timeEach(iterations, WARM, fn)]);
+  const run = () => ({
+    executionKey: `${fresh().workflowId}/bench/${task.id}/1/1`, patternId: pinned.patternId, versionId: pinned.versionId,
+    patternName: pinned.patternName, version: pinned.version, source: 'mission' as const, missionId: plan.missionId, workflowId: 'bench', taskId: task.id,
+    attempt: 1, status: 'succeeded' as const, output: { ok: true }, logs: [], outbound: [], durationMs: 0.1, actor: SYSTEM_ACTOR.name,
+  });
   await step('select code from pattern_versions (first use of a version; then cached)', () => sql`select code from pattern_versions where id = ${pinned.versionId}`);
   await step('sandbox.run (trivial pattern)', () => sandbox.run({ code, input: task.input, context: context(fresh()), timeoutMs: pinned.config.timeout }));
-  await step('recordRun (insert + pattern/version stats)', () =>
-    recordRun(sql, {
-      executionKey: `${fresh().workflowId}/bench/${task.id}/1/1`, patternId: pinned.patternId, versionId: pinned.versionId,
-      patternName: pinned.patternName, version: pinned.version, source: 'mission', missionId: plan.missionId, workflowId: 'bench', taskId: task.id,
-      attempt: 1, status: 'succeeded', output: { ok: true }, logs: [], outbound: [], durationMs: 0.1, actor: SYSTEM_ACTOR.name,
-    }),
-  );
+  await step('recordRun (one run)', () => recordRun(sql, run()));
+  // 50 parallel tasks of one pattern finishing together: they share no row, so none waits for another's lock.
+  await step(`recordRun, ${BURST} at once for one pattern (the whole burst)`, () => Promise.all(Array.from({ length: BURST }, () => recordRun(sql, run()))), BURST_ITER);
   await step('runPattern (sandbox.run + recordRun)', () => {
     const w = fresh();
     const prefix = `${w.workflowId}/${w.runId}/${task.id}/1/`;

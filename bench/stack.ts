@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createAdapters } from '../core/safety/outbound';
+import { createAdapters } from '../activities/adapters';
 import { createSandbox, type SandboxPool } from '../activities/sandbox';
 import { SYSTEM_ACTOR } from '../core/audit/audit-log';
 import { createContainer } from '../core/patterns/containers';
@@ -23,12 +23,14 @@ import { prepareDatabase } from '../core/system/setup';
 import type { Sql } from '../db/sql';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
+import { payloadStorage } from '../lib/payload-storage';
 import { freePort } from '../lib/ports';
 import { ensureSearchAttributes, type TemporalHandle } from '../lib/temporal';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
 import { ensureTemporalCli } from '../scripts/temporal-cli';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server';
 import { createMissionWorker, installTemporalLogging } from '../worker';
+import { MAX_ACTIVITY_SLOTS, SHORT_ACTIVITY_SLOTS } from '../lib/activity-slots';
 import { log, type Cleanup } from './lib';
 
 export interface Stack {
@@ -90,7 +92,7 @@ export async function startStack(cleanup: Cleanup, opts: { tmpPrefix: string; wo
 /** The first line of a bench's output: what it runs on. */
 export function describeStack(stack: Stack): string {
   const threads = stack.config.MC_SANDBOX_THREADS || os.availableParallelism();
-  return `node ${process.version}, ${os.availableParallelism()} CPU(s), Temporal CLI ${path.basename(path.dirname(stack.cli))}, sandbox threads ${threads}`;
+  return `node ${process.version}, ${os.availableParallelism()} CPU(s), Temporal CLI ${path.basename(path.dirname(stack.cli))}, sandbox threads ${threads}, activity slots ${stack.sandbox.capacity + SHORT_ACTIVITY_SLOTS} always, up to ${MAX_ACTIVITY_SLOTS} while a thread is free`;
 }
 
 export type BuiltActivities = ReturnType<typeof createActivities>['activities'];
@@ -104,10 +106,14 @@ export async function startWorker(stack: Stack, cleanup: Cleanup, extra: object 
   const connection = await NativeConnection.connect({ address: stack.address });
   cleanup.add('close the worker connection', () => connection.close());
   await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
-  const built = createActivities({ sql: stack.sql, logger: stack.logger, config, sandbox: stack.sandbox, adapters: createAdapters(config) });
+  const built = createActivities({
+    sql: stack.sql, logger: stack.logger, config, sandbox: stack.sandbox, adapters: createAdapters(config),
+    history: { workflowService: connection.workflowService, namespace: config.TEMPORAL_NAMESPACE },
+  });
   const worker = await createMissionWorker({
     connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: { ...built.activities, ...extra }, workflowBundle: { codePath: stack.bundlePath },
+    activities: { ...built.activities, ...extra }, workflowBundle: { codePath: stack.bundlePath }, sandbox: stack.sandbox,
+    dataConverter: payloadStorage(stack.sql),
   });
   const done = worker.run();
   cleanup.add('stop the worker', async () => {
@@ -132,7 +138,7 @@ export async function connectClient(stack: Stack, cleanup: Cleanup): Promise<Ben
   const connection = await Connection.connect({ address: stack.address });
   cleanup.add('close the client connection', () => connection.close());
   const { TEMPORAL_NAMESPACE: namespace, TEMPORAL_TASK_QUEUE: taskQueue } = stack.config;
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, dataConverter: payloadStorage(stack.sql) });
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per run in flight
   cleanup.add('cancel the client calls in flight', () => abort.abort());

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { Hono } from 'hono';
-import { createAdapters } from '../core/safety/outbound';
+import { createAdapters } from '../activities/adapters';
 import type { AppDeps } from '../api/context';
 import { startWebServer } from '../api/server';
 import type { TemporalHandle } from '../lib/temporal';

@@ -1,7 +1,11 @@
 // Pattern runs and their statistics. Recording is idempotent on the
-// execution key and updates the pattern's and the version's statistics in
-// the same statement, so concurrent runs and retried activities count once.
-import type { TxSql } from '../../db/sql';
+// execution key: a new run appends its row and a small tally in one
+// statement, so a retried activity records nothing twice, and no two runs
+// write the same row. Tallies are rolled up into per-pattern and per-version
+// rows in batches, shortly after, by the process that recorded them
+// (db/migrations/0005_pattern_stats.sql); readers add both, so statistics
+// are exact the moment a run is recorded.
+import type { Sql, TxSql } from '../../db/sql';
 
 export interface RunRecord {
   executionKey: string;
@@ -26,7 +30,6 @@ export interface RunRecord {
 
 /** Records one run; returns false when this execution key was recorded before. */
 export async function recordRun(sql: TxSql, r: RunRecord): Promise<boolean> {
-  const ok = r.status === 'succeeded' ? 1 : 0;
   const rows = await sql`
     with ins as (
       insert into pattern_runs (execution_key, pattern_id, version_id, pattern_name, version, source, mission_id, workflow_id,
@@ -36,22 +39,89 @@ export async function recordRun(sql: TxSql, r: RunRecord): Promise<boolean> {
               ${r.errorMessage ?? null}, ${sql.json((r.output ?? null) as never)}, ${sql.json(r.logs)}, ${sql.json(r.outbound as never)},
               ${r.durationMs}, ${r.actor})
       on conflict (execution_key) do nothing
-      returning pattern_id, version_id
-    ), pattern_stats as (
-      update patterns p set
-        total_executions = total_executions + 1, success_count = success_count + ${ok},
-        failure_count = failure_count + ${1 - ok}, total_duration_ms = total_duration_ms + ${r.durationMs},
-        last_executed_at = now()
-      from ins where p.id = ins.pattern_id
-      returning 1
+      returning pattern_id, version_id, status, duration_ms, finished_at
     )
-    update pattern_versions v set
-      total_executions = total_executions + 1, success_count = success_count + ${ok},
-      failure_count = failure_count + ${1 - ok}, total_duration_ms = total_duration_ms + ${r.durationMs},
-      last_executed_at = now()
-    from ins where v.id = ins.version_id
+    insert into pattern_run_tallies (pattern_id, version_id, succeeded, duration_ms, finished_at)
+    select pattern_id, version_id, status = 'succeeded', duration_ms, finished_at from ins
     returning 1`;
+  if (rows.length > 0) scheduleStatsRollup(sql);
   return rows.length > 0;
+}
+
+// ---- rollup -------------------------------------------------------------------
+
+/** How long recorded tallies wait to be rolled up: long enough to batch many runs, short enough to keep reads small. */
+const ROLLUP_DELAY_MS = 1000;
+const ROLLUP_BATCH = 5000;
+
+const isPool = (sql: TxSql): sql is Sql => typeof (sql as Sql).begin === 'function';
+/** Pools with a rollup loop running, and whether another round was asked for since its last one began. */
+const loops = new WeakMap<Sql, { wanted: boolean }>();
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Rolls tallies up soon, off the caller's path: one loop per pool, a round every ROLLUP_DELAY_MS
+ * while runs are recorded or statistics read. A transaction cannot run it (it ends before the
+ * round): whoever records runs in a transaction calls this with the pool once it commits.
+ */
+export function scheduleStatsRollup(sql: TxSql): void {
+  if (!isPool(sql)) return;
+  const running = loops.get(sql);
+  if (running) return void (running.wanted = true);
+  const loop = { wanted: true };
+  loops.set(sql, loop);
+  void (async () => {
+    try {
+      while (loop.wanted) {
+        loop.wanted = false;
+        await sleep(ROLLUP_DELAY_MS);
+        await rollUpPatternStats(sql);
+      }
+    } catch {
+      // The pool was closed, or the database is away: the tallies wait (reads count them
+      // meanwhile), and the next run recorded or read starts a new loop.
+    } finally {
+      loops.delete(sql);
+    }
+  })();
+}
+
+/**
+ * Moves recorded tallies into pattern_stats and pattern_version_stats; returns how many.
+ * Each batch deletes its tallies in the statement that adds them to the rollup, and
+ * concurrent rollups (other processes) skip each other's rows, so every run counts once.
+ */
+export async function rollUpPatternStats(sql: Sql): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [{ moved }] = (await sql`
+      with batch as (
+        delete from pattern_run_tallies
+        where ctid = any(array(select ctid from pattern_run_tallies limit ${ROLLUP_BATCH} for update skip locked))
+        returning pattern_id, version_id, succeeded, duration_ms, finished_at
+      ), per_pattern as (
+        insert into pattern_stats as s (pattern_id, total_executions, success_count, failure_count, total_duration_ms, last_executed_at)
+        select b.pattern_id, count(*), count(*) filter (where b.succeeded), count(*) filter (where not b.succeeded), sum(b.duration_ms), max(b.finished_at)
+        from batch b where exists (select 1 from patterns p where p.id = b.pattern_id)
+        group by b.pattern_id
+        on conflict (pattern_id) do update set
+          total_executions = s.total_executions + excluded.total_executions, success_count = s.success_count + excluded.success_count,
+          failure_count = s.failure_count + excluded.failure_count, total_duration_ms = s.total_duration_ms + excluded.total_duration_ms,
+          last_executed_at = greatest(s.last_executed_at, excluded.last_executed_at)
+      ), per_version as (
+        insert into pattern_version_stats as s (version_id, pattern_id, total_executions, success_count, failure_count, total_duration_ms, last_executed_at)
+        select b.version_id, b.pattern_id, count(*), count(*) filter (where b.succeeded), count(*) filter (where not b.succeeded), sum(b.duration_ms), max(b.finished_at)
+        from batch b where exists (select 1 from pattern_versions v where v.id = b.version_id)
+        group by b.version_id, b.pattern_id
+        on conflict (version_id) do update set
+          total_executions = s.total_executions + excluded.total_executions, success_count = s.success_count + excluded.success_count,
+          failure_count = s.failure_count + excluded.failure_count, total_duration_ms = s.total_duration_ms + excluded.total_duration_ms,
+          last_executed_at = greatest(s.last_executed_at, excluded.last_executed_at)
+      )
+      select count(*)::int as moved from batch`) as unknown as [{ moved: number }];
+    total += moved;
+    if (moved < ROLLUP_BATCH) return total;
+  }
 }
 
 export interface RecordedRun {

@@ -7,6 +7,7 @@ import { AppError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { ShapeCheck } from './sandbox';
 import { appendAudit, type Actor } from '../audit/audit-log';
 import { getContainer } from './containers';
+import { scheduleStatsRollup } from './pattern-runs';
 import type { Category, PatternConfig, PatternInput, PatternPatch } from './schemas';
 
 export interface PatternStats {
@@ -58,10 +59,12 @@ export class InvalidCodeError extends AppError {
   }
 }
 
-// Statistics columns of the row aliased `s` (a pattern, or one version).
+// Statistics columns from the live statistics row aliased `st` (db/migrations/0005_pattern_stats.sql:
+// the rollup plus runs not yet rolled up), joined beside a pattern or one version; absent means never run.
 const statsColumns = (sql: TxSql) => sql`
-  s.total_executions::float8 as "totalExecutions", s.success_count::float8 as "successCount",
-  s.failure_count::float8 as "failureCount", s.total_duration_ms as "totalDurationMs", s.last_executed_at as "lastExecuted"`;
+  coalesce(st.total_executions, 0)::float8 as "totalExecutions", coalesce(st.success_count, 0)::float8 as "successCount",
+  coalesce(st.failure_count, 0)::float8 as "failureCount", coalesce(st.total_duration_ms, 0) as "totalDurationMs",
+  st.last_executed_at as "lastExecuted"`;
 
 interface StatsRow {
   totalExecutions: number;
@@ -83,7 +86,11 @@ const patternColumns = (sql: TxSql) => sql`
   ${statsColumns(sql)}, s.created_at as "createdAt", s.updated_at as "updatedAt"`;
 
 const fromPatterns = (sql: TxSql) => sql`
-  from patterns s join containers c on c.id = s.container_id join pattern_versions v on v.id = s.current_version_id`;
+  from patterns s join containers c on c.id = s.container_id join pattern_versions v on v.id = s.current_version_id
+  left join pattern_live_stats st on st.pattern_id = s.id`;
+
+const fromVersions = (sql: TxSql) => sql`
+  from pattern_versions s left join pattern_version_live_stats st on st.version_id = s.id and st.pattern_id = s.pattern_id`;
 
 const versionColumns = (sql: TxSql) => sql`
   s.id, s.pattern_id as "patternId", s.version, s.code, s.config, s.note, s.restored_from as "restoredFrom",
@@ -107,6 +114,7 @@ export async function listPatterns(
     order by lower(c.name), s.is_default desc, s.priority desc, lower(s.name)
     limit ${q.limit} offset ${q.offset}`;
   const [{ total }] = (await sql`select count(*)::int as total ${fromPatterns(sql)} ${where}`) as [{ total: number }];
+  scheduleStatsRollup(sql);
   return { items: items.map((r) => withStats(r)), total };
 }
 
@@ -197,13 +205,13 @@ export async function updatePattern(sql: Sql, id: string, patch: PatternPatch, a
 export async function listVersions(sql: TxSql, patternId: string): Promise<PatternVersion[]> {
   await getPattern(sql, patternId);
   const rows = await sql<VersionRow[]>`
-    select ${versionColumns(sql)} from pattern_versions s where s.pattern_id = ${patternId} order by s.version desc`;
+    select ${versionColumns(sql)} ${fromVersions(sql)} where s.pattern_id = ${patternId} order by s.version desc`;
   return rows.map((r) => withStats(r));
 }
 
 export async function getVersion(sql: TxSql, patternId: string, version: number): Promise<PatternVersion> {
   const [row] = await sql<VersionRow[]>`
-    select ${versionColumns(sql)} from pattern_versions s where s.pattern_id = ${patternId} and s.version = ${version}`;
+    select ${versionColumns(sql)} ${fromVersions(sql)} where s.pattern_id = ${patternId} and s.version = ${version}`;
   if (!row) throw new NotFoundError(`Version ${version} of this pattern`);
   return withStats(row);
 }

@@ -2,6 +2,7 @@
 // random, or weighted by a smoothed success rate so new patterns still get tried.
 import type { TxSql } from '../../db/sql';
 import { AppError } from '../../lib/errors';
+import { scheduleStatsRollup } from './pattern-runs';
 import type { PatternConfig, SelectionPolicy } from './schemas';
 
 export interface Candidate {
@@ -54,14 +55,16 @@ export interface SelectablePattern extends Candidate {
   containerId: string;
 }
 
-/** Active patterns of an active container, each at its current version, with their statistics. */
+/** Active patterns of an active container, each at its current version, with their statistics (live: the rollup plus runs not yet rolled up). */
 export async function loadCandidates(sql: TxSql, containerId: string): Promise<SelectablePattern[]> {
+  scheduleStatsRollup(sql);
   return sql<SelectablePattern[]>`
-    select p.id, p.name, p.is_default as "isDefault", p.priority, p.success_count::float8 as "successCount",
-           p.failure_count::float8 as "failureCount", v.id as "versionId", v.version, v.code, v.config,
+    select p.id, p.name, p.is_default as "isDefault", p.priority, coalesce(st.success_count, 0)::float8 as "successCount",
+           coalesce(st.failure_count, 0)::float8 as "failureCount", v.id as "versionId", v.version, v.code, v.config,
            p.container_id as "containerId"
     from patterns p
     join containers c on c.id = p.container_id and c.is_active
     join pattern_versions v on v.id = p.current_version_id
+    left join pattern_live_stats st on st.pattern_id = p.id
     where p.container_id = ${containerId} and p.is_active`;
 }

@@ -1,5 +1,6 @@
 // The statistics summary of seed 000: totals, and per pattern and per version.
 import type { TxSql } from '../../db/sql';
+import { scheduleStatsRollup } from './pattern-runs';
 
 export interface StatsSummary {
   totals: { patterns: number; activePatterns: number; containers: number; executions: number; successes: number; failures: number; successRate: number | null; avgExecutionTime: number | null };
@@ -14,22 +15,26 @@ const rate = (s: number, n: number) => (n > 0 ? Math.round((s / n) * 10000) / 10
 const avg = (ms: number, n: number) => (n > 0 ? Math.round((ms / n) * 100) / 100 : null);
 
 export async function statsSummary(sql: TxSql, q: { containerId?: string; patternId?: string; versions?: boolean }): Promise<StatsSummary> {
+  // Live statistics (db/migrations/0005_pattern_stats.sql): the rollup plus runs not yet rolled up.
   const rows = await sql<{ id: string; name: string; containerId: string; containerName: string; version: number; isActive: boolean; n: number; s: number; f: number; ms: number; last: Date | null }[]>`
     select p.id, p.name, p.container_id as "containerId", c.name as "containerName", v.version, p.is_active as "isActive",
-           p.total_executions::float8 as n, p.success_count::float8 as s, p.failure_count::float8 as f,
-           p.total_duration_ms as ms, p.last_executed_at as last
+           coalesce(st.total_executions, 0)::float8 as n, coalesce(st.success_count, 0)::float8 as s,
+           coalesce(st.failure_count, 0)::float8 as f, coalesce(st.total_duration_ms, 0) as ms, st.last_executed_at as last
     from patterns p join containers c on c.id = p.container_id join pattern_versions v on v.id = p.current_version_id
+    left join pattern_live_stats st on st.pattern_id = p.id
     where true
       ${q.containerId ? sql`and p.container_id = ${q.containerId}` : sql``}
       ${q.patternId ? sql`and p.id = ${q.patternId}` : sql``}
-    order by p.total_executions desc, lower(p.name)`;
+    order by n desc, lower(p.name)`;
   const versions = q.versions
     ? await sql<{ patternId: string; version: number; n: number; s: number; f: number; ms: number; last: Date | null }[]>`
-        select pattern_id as "patternId", version, total_executions::float8 as n, success_count::float8 as s,
-               failure_count::float8 as f, total_duration_ms as ms, last_executed_at as last
-        from pattern_versions where pattern_id in ${sql(rows.map((r) => r.id).concat(['00000000-0000-0000-0000-000000000000']))}
-        order by version desc`
+        select v.pattern_id as "patternId", v.version, coalesce(st.total_executions, 0)::float8 as n, coalesce(st.success_count, 0)::float8 as s,
+               coalesce(st.failure_count, 0)::float8 as f, coalesce(st.total_duration_ms, 0) as ms, st.last_executed_at as last
+        from pattern_versions v left join pattern_version_live_stats st on st.version_id = v.id and st.pattern_id = v.pattern_id
+        where v.pattern_id in ${sql(rows.map((r) => r.id).concat(['00000000-0000-0000-0000-000000000000']))}
+        order by v.version desc`
     : [];
+  scheduleStatsRollup(sql); // every read adds the runs not yet rolled up: keep them few
   const [{ containers }] = (await sql`select count(*)::int as containers from containers`) as [{ containers: number }];
   const n = rows.reduce((a, r) => a + r.n, 0);
   const s = rows.reduce((a, r) => a + r.s, 0);
