@@ -18,7 +18,8 @@ const MAX_REFUSED = 20;
 interface QueuedDecision {
   seq: number;
   decision: DecisionSignal;
-  outcome?: { accepted: true } | { accepted: false; reason: string };
+  /** `audited`: the refusal is in the audit log already (the authorization check writes it). */
+  outcome?: { accepted: true } | { accepted: false; reason: string; audited?: boolean };
 }
 
 /** The reason a decision cannot be taken now, or null when it is well-formed for a waiting task. */
@@ -299,7 +300,7 @@ export class MissionRun {
   /** A taken decision that its check refused. */
   refuseTaken(taken: { seq: number; decision: DecisionSignal }, reason: string): void {
     this.refuse(taken.decision, reason);
-    this.settle({ ...taken }, { accepted: false, reason });
+    this.settle({ ...taken }, { accepted: false, reason, audited: true });
   }
 
   /** Records the decision that settled a gate; any others still queued for it are refused. */

@@ -57,11 +57,16 @@ export async function missionWorkflow(input: MissionInput): Promise<Progress> {
   if (v2) {
     setHandler(decisionUpdate, async (d) => {
       const queued = run.receiveDecision(d);
-      if ('refused' in queued) throw ApplicationFailure.nonRetryable(`The run refused the decision: ${queued.refused}.`, 'DecisionRefused');
+      // Refused after its validator passed (the state moved on in between): audited here, like the signal's.
+      if ('refused' in queued) {
+        await auditRefusal(d, queued.refused);
+        throw ApplicationFailure.nonRetryable(`The run refused the decision: ${queued.refused}.`, 'DecisionRefused');
+      }
       await condition(() => run.outcome(queued.seq) !== undefined);
       const outcome = run.outcome(queued.seq)!;
       if (!outcome.accepted) {
         run.forgetOutcome(queued.seq);
+        if (!outcome.audited) await auditRefusal(d, outcome.reason);
         throw ApplicationFailure.nonRetryable(`The run refused the decision: ${outcome.reason}.`, 'DecisionRefused');
       }
       // The answer comes once the decision had its effect (an edited output stored, the task completed or queued again).
