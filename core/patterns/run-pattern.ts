@@ -3,7 +3,7 @@
 // through the host's safety checks; the run, its outbound attempts and the
 // statistics are recorded once per execution key.
 import type { Actor } from '../audit/audit-log';
-import { recordRun } from './pattern-runs';
+import { recordRun, scheduleStatsRollup } from './pattern-runs';
 import type { PatternConfig } from './schemas';
 import type { Sql, TxSql } from '../../db/sql';
 import { isConnectionError } from '../../db/sql';
@@ -141,6 +141,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       await deps.sql.begin(async (tx) => {
         if (await req.keepOutput!(tx, result.output)) await record('succeeded', succeeded, tx);
       });
+      scheduleStatsRollup(deps.sql); // a transaction cannot start the rollup; after the commit, it can
     } else {
       await record('succeeded', succeeded);
     }
