@@ -23,7 +23,7 @@ import { benchContainer, connectClient, describeStack, startStack, startWorker, 
 import type { CostVariant } from './workflows';
 
 const WORKFLOWS = new URL('./workflows.ts', import.meta.url).pathname;
-const ROUNDS = 6;
+const ROUNDS = 8;
 const LATENCY_PER_ROUND = 3;
 const CONCURRENT = 10;
 const N = 10;
@@ -82,7 +82,8 @@ runBench(async (cleanup) => {
 
   const measure = async () => {
     log(`${describeStack(stack)}, ready after ${elapsed(t0)}`);
-    for (const [, v] of VARIANTS) await runOnce(N, v); // warm-up
+    // Warm-up: one untimed round of everything, at full size.
+    for (const [, v] of VARIANTS) await Promise.all(Array.from({ length: CONCURRENT }, () => runOnce(N, v)));
     const latency = VARIANTS.map((): number[] => []);
     const wall = VARIANTS.map(() => 0);
     const used = VARIANTS.map((): Cpu => ({ node: 0, temporal: 0, postgres: 0 }));
