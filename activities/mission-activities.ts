@@ -31,8 +31,9 @@ export interface RunTaskInput {
   order?: number;
   /**
    * This release's runs: the outputs of every task of an earlier order but these (which did not complete) are
-   * read from the database. Runs of the first release pass `previous` instead: the values themselves, or (when
-   * their workflow code is this release's, with previousByRef) references or `{ value }`.
+   * read from the database; a task with no earlier order gets neither this nor `previous`. Runs of the first
+   * release pass `previous` instead: the values themselves, or (when their workflow code is this release's,
+   * with previousByRef) references or `{ value }`.
    */
   earlier?: { before: number; excluded: string[] };
   previous?: Record<string, OutputRef | { value: unknown }> | Record<string, unknown>;
@@ -84,6 +85,9 @@ export interface MissionActivityDeps {
   adapters: Adapters;
   logger: Logger;
 }
+
+/** How often a task's attempt heartbeats (task-runner.ts gives it a 5 s heartbeat timeout). */
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 function runKey(): { workflowId: string; runId: string; base: string } {
   const execution = Context.current().info.workflowExecution;
@@ -182,7 +186,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         ? await resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>)
         : ((input.previous ?? {}) as Record<string, unknown>);
     const place = { taskId: input.taskId, taskName: input.taskName, order: input.order ?? 0 };
-    let outputRef: OutputRef | undefined;
+    let reference: OutputRef | undefined;
     try {
       const result = await runPattern(deps, {
         pattern: { ...input.pattern, code },
@@ -203,16 +207,16 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         taskId: input.taskId,
         attempt,
         signal: ctx.cancellationSignal,
-        // The output is stored once, under the task execution's reference, with the run's record.
-        keepOutput: async (tx, output) => {
-          const { first, ...kept } = await storeOutput(tx, outputKey, workflowId, place, output);
-          // Another attempt of this execution got there first (it outlived its timeout): its output is the one.
-          const [stored] = first ? [] : await tx<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId} and ref = ${outputKey}`;
-          outputRef = first ? kept : referenceTo(outputKey, stored?.output);
-          return first;
+        // The output is stored once, under the task execution's reference, in the statement that records the run.
+        keepOutput: (output) => {
+          reference = referenceTo(outputKey, output);
+          return { workflowId, ref: outputKey, ...place, bytes: reference.bytes, output };
         },
       });
-      return { outputRef: outputRef ?? referenceTo(outputKey, result.output), durationMs: result.durationMs, attempt, outbound: summarise(result.outbound), replayed: false };
+      if (result.recorded && reference) return { outputRef: reference, durationMs: result.durationMs, attempt, outbound: summarise(result.outbound), replayed: false };
+      // Another attempt of this execution got there first (it outlived its timeout): its output is the one.
+      const [stored] = await sql<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId} and ref = ${outputKey}`;
+      return { outputRef: referenceTo(outputKey, stored ? stored.output : result.output), durationMs: result.durationMs, attempt, outbound: summarise(result.outbound), replayed: false };
     } catch (err) {
       if (!(err instanceof PatternRunError)) throw err;
       if (err.kind === 'cancelled' && ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -260,10 +264,11 @@ export function createMissionActivities(deps: MissionActivityDeps) {
 
     async runMissionTask(input: RunTaskInput): Promise<RunTaskResult> {
       const ctx = Context.current();
-      // Heartbeats start before anything else: an attempt that waits on the database is still alive,
-      // and one that Temporal gave up on learns it (its cancellation signal fires) and stops.
-      ctx.heartbeat({ attempt: ctx.info.attempt });
-      const beat = setInterval(() => ctx.heartbeat({ attempt: ctx.info.attempt }), 1000);
+      // Heartbeats are timed from the attempt's first moment, on their own timer: an attempt that waits on
+      // the database is still alive, and one that Temporal gave up on learns it (its cancellation signal
+      // fires) and stops. The first beat goes after 1 s, well inside the 5 s heartbeat timeout: most tasks
+      // end sooner and so cost Temporal no heartbeat at all.
+      const beat = setInterval(() => ctx.heartbeat({ attempt: ctx.info.attempt }), HEARTBEAT_INTERVAL_MS);
       try {
         return await runTask(input, ctx);
       } catch (err) {

@@ -58,9 +58,16 @@ export interface MissionPlan {
 
 /**
  * The input's shape. 1: the first release (outputs inline). 2: outputs by
- * reference, Updates. A run keeps the behaviour of the version it started with.
+ * reference, Updates (runs started without a version tell it by the patch
+ * marker `outputs-by-reference`). 3: as 2, and the input says so, so the run
+ * records no marker. A run keeps the behaviour of the version it started with.
  */
-export const MISSION_INPUT_VERSION = 2;
+export const MISSION_INPUT_VERSION = 3;
+
+/** A run's input as this release starts it. */
+export function newMissionInput(fields: Omit<MissionInput, 'version' | 'carried'>): MissionInput {
+  return { version: MISSION_INPUT_VERSION, ...fields };
+}
 
 /** Either a full plan (API execute) or a reference the workflow resolves by activity (schedules, triggers). */
 export interface MissionInput {

@@ -27,7 +27,9 @@ const { loadPlan, recordRunEvent, raiseAlert } = proxyActivities<MissionActiviti
 export const OUTPUTS_BY_REFERENCE_PATCH = 'outputs-by-reference';
 
 export async function missionWorkflow(input: MissionInput): Promise<Progress> {
-  const v2 = patched(OUTPUTS_BY_REFERENCE_PATCH);
+  // Inputs of version 3 or later say what they are; older runs (no version, or 2 after a continue-as-new)
+  // tell by the patch marker, which costs each run a marker and a search attribute upsert.
+  const v2 = (input.version ?? 1) >= 3 || patched(OUTPUTS_BY_REFERENCE_PATCH);
   const run = new MissionRun(input, v2);
   const record = (action: string, actor: string | undefined, details: Record<string, unknown> = {}) =>
     recordRunEvent({ key: `event/${++run.events}`, action, actor: actor || 'temporal-cli', missionId: input.missionId, details });

@@ -116,8 +116,10 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
         missionId: plan.missionId, missionName: plan.missionName, taskId: task.id, taskName: task.name, execSeq, pattern,
         input: task.input, order: task.order, notes: loop.notes, runInput: input.input ?? null,
         // This release's runs name only what the database cannot know (tasks that did not complete), so a task's
-        // input stays the same size however many came before it; runs of the first release pass their outputs.
-        ...(run.v2 ? { earlier: { before: task.order, excluded: run.notCompletedBefore(task.order) } } : { previous: run.outputs(), previousByRef: true }),
+        // input stays the same size however many came before it (and a task of the first order reads nothing);
+        // runs of the first release pass their outputs.
+        ...(!run.v2 ? { previous: run.outputs(), previousByRef: true }
+          : plan.tasks.some((t) => t.order < task.order) ? { earlier: { before: task.order, excluded: run.notCompletedBefore(task.order) } } : {}),
         maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null,
       });
     } catch (err) {

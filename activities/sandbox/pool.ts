@@ -9,6 +9,7 @@ import { checkPatternShape, positionFromMessage, type ShapeCheck } from './synta
 
 const THREAD_URL = new URL('./thread.js', import.meta.url);
 const MB = 1024 * 1024;
+const BASELINE_EVERY_MS = 1000;
 
 export interface SandboxOptions {
   /** Threads in the pool (default: one per CPU). */
@@ -74,6 +75,7 @@ export class SandboxPool implements PatternSandbox {
   private completed = 0;
   private watchdog?: NodeJS.Timeout;
   private baselineRss = 0;
+  private baselineAt = -Infinity;
 
   constructor(opts: SandboxOptions = {}) {
     this.size = Math.max(1, opts.threads || os.availableParallelism());
@@ -248,7 +250,7 @@ export class SandboxPool implements PatternSandbox {
       if (this.queue.length === 0) return;
       if (slot.state !== 'idle') continue;
       const job = this.queue.shift()!;
-      if (this.watchedSlots().length === 0) this.baselineRss = process.memoryUsage.rss();
+      this.sampleBaseline();
       slot.state = 'busy';
       slot.job = job;
       slot.runs++;
@@ -260,6 +262,17 @@ export class SandboxPool implements PatternSandbox {
       slot.worker.postMessage({ ...job.message, id: job.id });
       this.updateWatchdog();
     }
+  }
+
+  /**
+   * The idle process's resident memory, which the watchdog's allowance starts from: sampled when no guest
+   * code runs, at most once a second (reading it is a system call, and a busy pool starts many runs a second).
+   */
+  private sampleBaseline(): void {
+    const now = performance.now();
+    if (now - this.baselineAt < BASELINE_EVERY_MS || this.watchedSlots().length > 0) return;
+    this.baselineRss = process.memoryUsage.rss();
+    this.baselineAt = now;
   }
 
   /**

@@ -28,16 +28,38 @@ export interface RunRecord {
   actor: string;
 }
 
-/** Records one run; returns false when this execution key was recorded before. */
-export async function recordRun(sql: TxSql, r: RunRecord): Promise<boolean> {
+/** Where a mission task's output is kept: task_outputs, under its reference, instead of the run's row. */
+export interface KeptOutput {
+  workflowId: string;
+  ref: string;
+  taskId: string;
+  taskName: string;
+  order: number;
+  bytes: number;
+  output: unknown;
+}
+
+/**
+ * Records one run; returns false when this execution key was recorded before. With `kept`, the output is
+ * stored under its reference in the same statement, and the run is recorded only when that reference was
+ * new: another attempt of the same task execution that kept its output first is the one that counts.
+ */
+export async function recordRun(sql: TxSql, r: RunRecord, kept?: KeptOutput): Promise<boolean> {
+  const values = sql`
+    ${r.executionKey}, ${r.patternId}, ${r.versionId}, ${r.patternName}, ${r.version}, ${r.source}, ${r.missionId ?? null},
+    ${r.workflowId ?? null}, ${r.taskId ?? null}, ${r.attempt ?? 1}, ${r.status}, ${r.errorKind ?? null},
+    ${r.errorMessage ?? null}, ${sql.json((kept ? null : r.output ?? null) as never)}, ${sql.json(r.logs)}, ${sql.json(r.outbound as never)},
+    ${r.durationMs}, ${r.actor}`;
   const rows = await sql`
-    with ins as (
+    with ${kept ? sql`kept as (
+      insert into task_outputs (workflow_id, ref, task_id, task_name, task_order, output, bytes)
+      values (${kept.workflowId}, ${kept.ref}, ${kept.taskId}, ${kept.taskName}, ${kept.order}, ${sql.json((kept.output ?? null) as never)}, ${kept.bytes})
+      on conflict (workflow_id, ref) do nothing
+      returning 1
+    ), ` : sql``}ins as (
       insert into pattern_runs (execution_key, pattern_id, version_id, pattern_name, version, source, mission_id, workflow_id,
                                 task_id, attempt, status, error_kind, error_message, output, logs, outbound, duration_ms, actor)
-      values (${r.executionKey}, ${r.patternId}, ${r.versionId}, ${r.patternName}, ${r.version}, ${r.source}, ${r.missionId ?? null},
-              ${r.workflowId ?? null}, ${r.taskId ?? null}, ${r.attempt ?? 1}, ${r.status}, ${r.errorKind ?? null},
-              ${r.errorMessage ?? null}, ${sql.json((r.output ?? null) as never)}, ${sql.json(r.logs)}, ${sql.json(r.outbound as never)},
-              ${r.durationMs}, ${r.actor})
+      ${kept ? sql`select ${values} where exists (select 1 from kept)` : sql`values (${values})`}
       on conflict (execution_key) do nothing
       returning pattern_id, version_id, status, duration_ms, finished_at
     )

@@ -3,9 +3,9 @@
 // through the host's safety checks; the run, its outbound attempts and the
 // statistics are recorded once per execution key.
 import type { Actor } from '../audit/audit-log';
-import { recordRun, scheduleStatsRollup } from './pattern-runs';
+import { recordRun, type KeptOutput } from './pattern-runs';
 import type { PatternConfig } from './schemas';
-import type { Sql, TxSql } from '../../db/sql';
+import type { Sql } from '../../db/sql';
 import { isConnectionError } from '../../db/sql';
 import { sendOutbound, OutboundBlockedError, OutboundUncertainError, type Adapters, type OutboundAttempt } from '../safety/outbound';
 import { PatternError, type PatternSandbox, type RunContext } from './sandbox';
@@ -45,9 +45,12 @@ export interface PatternRunRequest {
   attempt?: number;
   /** Aborted when the attempt was cancelled or timed out: nothing more is sent or recorded. */
   signal?: AbortSignal;
-  /** Writes the output where its caller keeps it, in the transaction that records the run (which then keeps no copy). */
-  /** Returns false when another attempt kept its output first: this attempt is then not recorded (statistics count once). */
-  keepOutput?: (tx: TxSql, output: unknown) => Promise<boolean>;
+  /**
+   * Where the output is kept instead of the run's row (a mission task's reference), written in the statement
+   * that records the run. When another attempt kept its output first, this one is not recorded (statistics
+   * count once) and `recorded` is false.
+   */
+  keepOutput?: (output: unknown) => KeptOutput;
 }
 
 export interface PatternRunResult {
@@ -57,6 +60,8 @@ export interface PatternRunResult {
   durationMs: number;
   outbound: OutboundAttempt[];
   pattern: { id: string; name: string; version: number; versionId: string };
+  /** False when this execution (or, with keepOutput, another attempt of it) was recorded before. */
+  recorded: boolean;
 }
 
 /** A failed run: the PatternError plus what the run did before it failed. */
@@ -80,8 +85,8 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
   const stopped = () => {
     if (req.signal?.aborted) throw new PatternError('cancelled', 'The run was stopped before it finished.');
   };
-  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }, tx: TxSql = deps.sql) =>
-    recordRun(tx, {
+  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }, kept?: KeptOutput) =>
+    recordRun(deps.sql, {
       executionKey: req.executionKey,
       patternId: pattern.patternId,
       versionId: pattern.versionId,
@@ -95,12 +100,12 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       status,
       errorKind: extra.error?.kind ?? null,
       errorMessage: extra.error?.message ?? null,
-      output: req.keepOutput ? null : extra.output,
+      output: extra.output,
       logs: extra.logs,
       outbound,
       durationMs: extra.durationMs,
       actor: req.actor.name,
-    });
+    }, kept);
 
   try {
     const result = await deps.sandbox.run({
@@ -136,15 +141,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
     });
     // An attempt that was stopped (its activity timed out or was cancelled) records nothing: another attempt takes over.
     stopped();
-    const succeeded = { output: result.output, logs: result.logs, durationMs: result.durationMs };
-    if (req.keepOutput) {
-      await deps.sql.begin(async (tx) => {
-        if (await req.keepOutput!(tx, result.output)) await record('succeeded', succeeded, tx);
-      });
-      scheduleStatsRollup(deps.sql); // a transaction cannot start the rollup; after the commit, it can
-    } else {
-      await record('succeeded', succeeded);
-    }
+    const recorded = await record('succeeded', { output: result.output, logs: result.logs, durationMs: result.durationMs }, req.keepOutput?.(result.output));
     return {
       output: result.output,
       logs: result.logs,
@@ -152,6 +149,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       durationMs: result.durationMs,
       outbound,
       pattern: { id: pattern.patternId, name: pattern.patternName, version: pattern.version, versionId: pattern.versionId },
+      recorded,
     };
   } catch (err) {
     // The host failing (the database, or a send whose fate is unknown) is not the pattern's failure:

@@ -7,7 +7,7 @@ import type { TxSql } from '../../db/sql';
 import { ConflictError } from '../../lib/errors';
 import { MISSION_WORKFLOW_TYPE, missionWorkflowId, type MissionTrigger } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
-import { containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, type MissionInput, type MissionPlan } from '../../workflows/messages';
+import { containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, newMissionInput, type MissionPlan } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
 import { buildPlan, getMission } from '../missions/missions';
 import { unavailable } from './temporal-errors';
@@ -35,7 +35,7 @@ export async function executeMission(
   if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
   const plan = await buildPlan(sql, req.missionId);
   const workflowId = missionWorkflowId(req.missionId, req.workflowSuffix ?? randomUUID().slice(0, 13));
-  const args: MissionInput = { missionId: req.missionId, trigger: req.trigger, plan, input: req.input, startedBy: req.actor };
+  const args = newMissionInput({ missionId: req.missionId, trigger: req.trigger, plan, input: req.input, startedBy: req.actor });
   try {
     const handle = await temporal.client.workflow.start(MISSION_WORKFLOW_TYPE, {
       taskQueue: temporal.taskQueue,

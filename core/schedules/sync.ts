@@ -8,7 +8,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription,
 import type { Sql } from '../../db/sql';
 import { MISSION_WORKFLOW_TYPE, missionScheduleId, missionWorkflowId } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
-import type { MissionInput } from '../../workflows/messages';
+import { newMissionInput } from '../../workflows/messages';
 import { appendAudit } from '../audit/audit-log';
 import {
   forgetIfDone, markSchedulePending, readSync, savedButPending, scheduleSynced, syncFailed, temporalError, withSyncLock, type SyncRow,
@@ -45,7 +45,7 @@ function spec(s: ScheduleInput) {
 }
 
 function action(temporal: TemporalHandle, mission: Mission): ScheduleOptionsAction {
-  const args: MissionInput = { missionId: mission.id, trigger: 'scheduled' };
+  const args = newMissionInput({ missionId: mission.id, trigger: 'scheduled' });
   return {
     type: 'startWorkflow',
     workflowType: MISSION_WORKFLOW_TYPE,
