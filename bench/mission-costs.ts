@@ -1,9 +1,12 @@
-// What each cost a mission's task carries adds to a bare workflow, one at a
-// time, on the same server and worker: a heartbeat timeout on the activity,
-// a heartbeat as it starts, search attributes with a status upsert, a bigger
-// activity input, and recording the run (one statement, or a transaction).
+// What each cost a mission's run and its tasks carry adds to a bare workflow,
+// one at a time, on the same server and worker: a heartbeat timeout on the
+// activity, a heartbeat as it starts, search attributes at start, a status
+// upsert at the end, the plan in the input and the progress in the result,
+// a bigger activity input, the sandbox, and recording the run (one statement,
+// one that also keeps the output, or a transaction).
 //
-//   npx tsx bench/mission-costs.ts
+//   npx tsx bench/mission-costs.ts          (N=10 tasks per run)
+//   COST_N=1 npx tsx bench/mission-costs.ts (per-run costs weigh most)
 //
 // Each variant is bench/workflows.ts costParallelWorkflow with one change
 // from bare; variants take turns in every round (order rotated), so drift on
@@ -23,24 +26,37 @@ import { benchContainer, connectClient, describeStack, startStack, startWorker, 
 import type { CostVariant } from './workflows';
 
 const WORKFLOWS = new URL('./workflows.ts', import.meta.url).pathname;
+const PATTERN = 'async () => ({ ok: true })';
 const ROUNDS = 8;
 const LATENCY_PER_ROUND = 3;
 const CONCURRENT = 10;
-const N = 10;
-/** The mission's ActivityTaskScheduled event is about this much bigger than bare's (bench/missions.ts, N=1). */
+const N = Number(process.env.COST_N ?? 10);
+// How much bigger a mission's events are than bare's (bench/missions.ts, N=1: the started event carries the
+// plan, the completed one the progress, each ActivityTaskScheduled the task's input).
 const MISSION_INPUT_EXTRA = 650;
+const START_EXTRA = 300 * N + 1300;
+const RESULT_EXTRA = 450 * N + 350;
 
-const bare: CostVariant = { heartbeatTimeout: false, heartbeatAtStart: false, upsertStatus: false, padBytes: 0, db: 'none' };
+const bare: CostVariant = {
+  heartbeatTimeout: false, heartbeatAtStart: false, searchAttributes: false, upsertStatus: false, startBytes: 0, resultBytes: 0, padBytes: 0, sandbox: false, db: 'none',
+};
 const VARIANTS: [string, CostVariant][] = [
   ['bare', bare],
   ['+ heartbeatTimeout 5s', { ...bare, heartbeatTimeout: true }],
   ['+ heartbeatTimeout, heartbeat at start', { ...bare, heartbeatTimeout: true, heartbeatAtStart: true }],
-  ['+ search attributes, status upsert', { ...bare, upsertStatus: true }],
+  ['+ search attributes, memo, summary', { ...bare, searchAttributes: true }],
+  ['+ status upsert at the end', { ...bare, upsertStatus: true }],
+  [`+ ${START_EXTRA} B input, ${RESULT_EXTRA} B result`, { ...bare, startBytes: START_EXTRA, resultBytes: RESULT_EXTRA }],
   [`+ ${MISSION_INPUT_EXTRA} B activity input`, { ...bare, padBytes: MISSION_INPUT_EXTRA }],
+  ['+ sandbox run', { ...bare, sandbox: true }],
   ['+ recordRun, one statement', { ...bare, db: 'statement' }],
+  ['+ recordRun keeping the output', { ...bare, db: 'kept' }],
   ['+ recordRun in a transaction', { ...bare, db: 'transaction' }],
-  // What runMissionTask's task carries today (activities/mission-activities.ts, workflows/task-runner.ts).
-  ['all of the above at once', { heartbeatTimeout: true, heartbeatAtStart: true, upsertStatus: true, padBytes: MISSION_INPUT_EXTRA, db: 'transaction' }],
+  // What a mission's run carries today (core/runs/start.ts, activities/mission-activities.ts, workflows/task-runner.ts).
+  ['a mission today', {
+    heartbeatTimeout: true, heartbeatAtStart: false, searchAttributes: true, upsertStatus: true, startBytes: START_EXTRA, resultBytes: RESULT_EXTRA,
+    padBytes: MISSION_INPUT_EXTRA, sandbox: true, db: 'kept',
+  }],
 ];
 
 runBench(async (cleanup) => {
@@ -48,16 +64,21 @@ runBench(async (cleanup) => {
   const stack = await startStack(cleanup, { tmpPrefix: 'mc-bench-', workflowsPath: WORKFLOWS });
   const { sql, config } = stack;
   const container = await benchContainer(stack);
-  const pattern = await container.pattern('trivial', 'async () => ({ ok: true })');
+  const pattern = await container.pattern('trivial', PATTERN);
   const [version] = (await sql`select id, version from pattern_versions where pattern_id = ${pattern.id}`) as unknown as [{ id: string; version: number }];
   const record = () => ({
     executionKey: randomUUID(), patternId: pattern.id, versionId: version.id, patternName: 'trivial', version: version.version,
     source: 'mission' as const, status: 'succeeded' as const, output: { ok: true }, logs: [], outbound: [], durationMs: 0.1, actor: 'bench',
   });
-  const benchTask = async ({ heartbeat, db }: { heartbeat: boolean; pad: string; db: CostVariant['db'] }) => {
+  const benchTask = async ({ heartbeat, sandbox, db }: { heartbeat: boolean; pad: string; sandbox: boolean; db: CostVariant['db'] }) => {
     if (heartbeat) Context.current().heartbeat();
-    // The transaction stands for the task activity's: begin, one statement (its output), the run, commit.
+    if (sandbox) await stack.sandbox.run({ code: PATTERN, input: { a: 1 }, context: {}, timeoutMs: 5000 });
     if (db === 'statement') await recordRun(sql, record());
+    if (db === 'kept') {
+      const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'bench';
+      await recordRun(sql, record(), { workflowId, ref: randomUUID(), taskId: 't', taskName: 't', order: 0, bytes: 11, output: { ok: true } });
+    }
+    // The transaction stands for what the task activity did before: begin, one statement (its output), the run, commit.
     if (db === 'transaction') await sql.begin(async (tx) => [await tx`select 1`, await recordRun(tx, record())]);
     return { ok: true as const };
   };
@@ -75,7 +96,8 @@ runBench(async (cleanup) => {
   const runOnce = (n: number, v: CostVariant) =>
     call(async () => {
       const handle = await client.workflow.start('costParallelWorkflow', {
-        taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `bench-cost-${randomUUID()}`, args: [n, v], ...(v.upsertStatus ? searchAttributes() : {}),
+        taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `bench-cost-${randomUUID()}`, args: [n, v, ...(v.startBytes ? ['x'.repeat(v.startBytes)] : [])],
+        ...(v.searchAttributes ? searchAttributes() : {}),
       });
       await handle.result();
     });

@@ -70,7 +70,7 @@ import { startOptions } from '../core/runs/start';
 import { missionInput } from '../core/missions/schemas';
 import { buildPlan, createMission } from '../core/missions/missions';
 import { MISSION_WORKFLOW_TYPE, missionWorkflowId } from '../lib/names';
-import type { MissionInput, MissionPlan, Progress } from '../workflows/messages';
+import { newMissionInput, type MissionPlan, type Progress } from '../workflows/messages';
 import { cpuSampler } from './cpu';
 import { elapsed, log, runBench } from './lib';
 import { historySize, latencyPair, replayCosts, throughputPair, type Runner } from './missions-measures';
@@ -123,7 +123,7 @@ runBench(async (cleanup) => {
   const missionRunner = (plan: MissionPlan): Runner => async () => {
     // As core/runs/runs.ts executeMission starts a run.
     const workflowId = missionWorkflowId(plan.missionId, randomUUID().slice(0, 13));
-    const args: MissionInput = { missionId: plan.missionId, trigger: 'manual', plan, input: undefined, startedBy: SYSTEM_ACTOR };
+    const args = newMissionInput({ missionId: plan.missionId, trigger: 'manual', plan, input: undefined, startedBy: SYSTEM_ACTOR });
     const progress = await call(async () => {
       const handle: WorkflowHandle = await client.workflow.start(MISSION_WORKFLOW_TYPE, {
         taskQueue, workflowId, args: [args], ...startOptions(plan, 'manual'),

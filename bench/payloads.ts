@@ -37,7 +37,7 @@ import { createPattern } from '../core/patterns/patterns';
 import { patternInput } from '../core/patterns/schemas';
 import { startOptions } from '../core/runs/start';
 import { MISSION_WORKFLOW_TYPE, missionWorkflowId } from '../lib/names';
-import { progressQuery, type MissionInput, type MissionPlan, type Progress } from '../workflows/messages';
+import { newMissionInput, progressQuery, type MissionPlan, type Progress } from '../workflows/messages';
 import { elapsed, fmt, log, runBench, table } from './lib';
 import { historySize, type HistorySize } from './missions-measures';
 import { benchContainer, connectClient, describeStack, startStack, startWorker, untilDone } from './stack';
@@ -91,7 +91,7 @@ runBench(async (cleanup) => {
   /** Runs a mission as core/runs/start.ts executeMission starts one, and measures its history. */
   const runMission = async (p: MissionPlan): Promise<Measured> => {
     const workflowId = missionWorkflowId(p.missionId, randomUUID().slice(0, 13));
-    const args: MissionInput = { missionId: p.missionId, trigger: 'manual', plan: p, startedBy: SYSTEM_ACTOR };
+    const args = newMissionInput({ missionId: p.missionId, trigger: 'manual', plan: p, startedBy: SYSTEM_ACTOR });
     const started = performance.now();
     const h = await call(() => client.workflow.start(MISSION_WORKFLOW_TYPE, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId, args: [args], ...startOptions(p, 'manual') }));
     const error = await call(() => h.result()).then(() => null, (err: Error & { cause?: Error }) => err.cause?.message ?? err.message);

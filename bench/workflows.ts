@@ -15,18 +15,25 @@ export interface CostVariant {
   heartbeatTimeout: boolean;
   /** The activity heartbeats once as it starts. */
   heartbeatAtStart: boolean;
-  /** Search attributes at start (the runner sets them) and one MissionStatus upsert at the end. */
+  /** Search attributes, memo and summary at start (the runner sets them, as core/runs/start.ts does). */
+  searchAttributes: boolean;
+  /** One MissionStatus upsert at the end, as a mission's run makes when it completes. */
   upsertStatus: boolean;
+  /** Extra bytes in the workflow's input (a mission carries its plan) and in its result (its progress). */
+  startBytes: number;
+  resultBytes: number;
   /** Extra bytes in each activity's input. */
   padBytes: number;
-  /** The activity records the run: one statement, or a transaction (begin, a statement, recordRun, commit). */
-  db: 'none' | 'statement' | 'transaction';
+  /** The activity runs a trivial pattern in the sandbox. */
+  sandbox: boolean;
+  /** The activity records the run: one statement, one statement that also keeps the output, or a transaction. */
+  db: 'none' | 'statement' | 'kept' | 'transaction';
 }
 
 /** The bare activities, registered on the bench worker next to the mission activities. */
 export interface BenchActivities {
   benchNoop(): Promise<{ ok: true }>;
-  benchTask(args: { heartbeat: boolean; pad: string; db: CostVariant['db'] }): Promise<{ ok: true }>;
+  benchTask(args: { heartbeat: boolean; pad: string; sandbox: boolean; db: CostVariant['db'] }): Promise<{ ok: true }>;
 }
 
 // The same start-to-close timeout a 5 s pattern's task gets (pattern timeout + 60 s), and the default retry policy.
@@ -46,10 +53,10 @@ export async function bareParallelWorkflow(n: number): Promise<{ ok: true; n: nu
 }
 
 /** N activities at once, with the costs the variant adds. */
-export async function costParallelWorkflow(n: number, v: CostVariant): Promise<{ ok: true; n: number }> {
+export async function costParallelWorkflow(n: number, v: CostVariant, _start?: string): Promise<{ ok: true; n: number; pad?: string }> {
   const run = v.heartbeatTimeout ? withHeartbeatTimeout.benchTask : benchTask;
   const pad = 'x'.repeat(v.padBytes);
-  await Promise.all(Array.from({ length: n }, () => run({ heartbeat: v.heartbeatAtStart, pad, db: v.db })));
+  await Promise.all(Array.from({ length: n }, () => run({ heartbeat: v.heartbeatAtStart, pad, sandbox: v.sandbox, db: v.db })));
   if (v.upsertStatus) upsertSearchAttributes([{ key: missionStatusKey, value: 'Completed' }]);
-  return { ok: true, n };
+  return { ok: true, n, ...(v.resultBytes ? { pad: 'x'.repeat(v.resultBytes) } : {}) };
 }
