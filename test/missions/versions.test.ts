@@ -2,23 +2,29 @@
 // started by the previous release's workflow code finishes under this one,
 // and the recorded histories are append-only.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildPlan } from '../../core/missions/missions';
+import { startOptions } from '../../core/runs/start';
+import { MISSION_WORKFLOW_TYPE, missionWorkflowId } from '../../lib/names';
 import { startMissionWorker, type RunningWorker } from '../../worker';
 import { decisionSignal } from '../../workflows/messages';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
-import { execute, makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
+import { makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HISTORIES = path.join(ROOT, 'test/fixtures/histories');
 
 /** The workflow code of each earlier release, by the commit it landed in. */
-const RELEASES = { 'first release (inline outputs, signals only)': '7760aee0cc53d9592707c4441f6d9b0c66282611' };
+const RELEASES = {
+  'first release (inline outputs, signals only)': '7760aee0cc53d9592707c4441f6d9b0c66282611',
+  'second release (outputs by reference, Updates; input without a version)': '680fb71b635a3ea1e2f0df9020db7ba494228e05',
+};
 
 const hasCommit = (sha: string) => {
   try {
@@ -90,7 +96,13 @@ describe.each(Object.entries(RELEASES))('a run started by the %s', (_name, sha) 
       ],
     });
     const old = await startWorker(oldBundle);
-    const workflowId = await execute(env.operator, missionId);
+    // Started as those releases started runs: their input had no version (README: workers first, then the API).
+    const plan = await buildPlan(t.db.sql, missionId);
+    const workflowId = missionWorkflowId(missionId, randomUUID().slice(0, 13));
+    await t.deps.temporal.client.workflow.start(MISSION_WORKFLOW_TYPE, {
+      taskQueue: t.config.TEMPORAL_TASK_QUEUE, workflowId, ...startOptions(plan, 'manual'),
+      args: [{ missionId, trigger: 'manual', plan, startedBy: { id: null, name: env.operatorName } }],
+    });
     const waiting = await waitFor(t, workflowId, (p) => p.status === 'NeedsApproval');
     await old.stop();
 
