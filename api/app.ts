@@ -30,6 +30,8 @@ import { authRoutes } from './ui/access/auth';
 import { boardRoutes } from './ui/board/board';
 import { missionPages } from './ui/missions/missions';
 import { runPages } from './ui/runs/runs';
+import { runListPages } from './ui/runs/runs-list';
+import { approvalPages } from './ui/runs/approvals';
 import { layoutGlobals } from './ui/common';
 import { shellRoutes } from './ui/system/shell';
 import { patternPages } from './ui/patterns/patterns';
@@ -101,7 +103,9 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', authRoutes(deps, renderer, cookieName));
   app.route('/', shellRoutes(deps, renderer));
   app.route('/', boardRoutes(deps, renderer));
+  app.route('/', runListPages(deps, renderer));
   app.route('/', runPages(deps, renderer));
+  app.route('/', approvalPages(deps, renderer));
   app.route('/', missionPages(deps, renderer));
   // UI pages for patterns, schedules, audit and settings are registered below.
   app.route('/', patternPages(deps, renderer));
