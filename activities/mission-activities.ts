@@ -17,6 +17,7 @@ import { OutboundUncertainError, type Adapters } from '../core/safety/outbound';
 import { PatternRunError, runPattern } from '../core/patterns/run-pattern';
 import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
+import { appendEvent, type EventInput } from '../core/events/events';
 
 export interface RunTaskInput {
   missionId: string;
@@ -42,6 +43,8 @@ export interface RunTaskInput {
   runInput: unknown;
   maxPatternAttempts: number;
   startedBy: Actor | null;
+  /** The task waits for a decision on its output (its success is then `approval.requested`, not `task.completed`). */
+  requiresApproval?: boolean;
 }
 
 export interface RunTaskResult {
@@ -178,13 +181,23 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       const [kept] = await sql<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId} and ref = ${outputKey}`;
       return { outputRef: referenceTo(outputKey, kept ? kept.output : prior.output), durationMs: prior.durationMs, attempt: prior.attempt, outbound: summarise(prior.outbound), replayed: true };
     }
-    const code = await codeOf(input.pattern.versionId);
+    const event = (type: string, key: string, payload: Record<string, unknown> = {}): EventInput => ({
+      type, entityType: 'task', entityId: input.taskId, taskId: input.taskId, missionId: input.missionId, runId: workflowId,
+      actor: (input.startedBy ?? SYSTEM_ACTOR).name, key: `${prefix}${key}`,
+      payload: { taskName: input.taskName, missionName: input.missionName, execSeq: input.execSeq, attempt, ...payload },
+    });
+    const pattern = { id: input.pattern.patternId, name: input.pattern.patternName, version: input.pattern.version };
+    // Written before the run starts (once per execution of the task), so it always comes before the task's end.
+    const [code, previous] = await Promise.all([
+      codeOf(input.pattern.versionId),
+      input.earlier
+        ? earlierOutputs(sql, workflowId, input.earlier.before, input.earlier.excluded)
+        : input.previousByRef
+          ? resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>)
+          : Promise.resolve((input.previous ?? {}) as Record<string, unknown>),
+      appendEvent(sql, event('task.started', 'started', { pattern })),
+    ]);
     if (code === null) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
-    const previous = input.earlier
-      ? await earlierOutputs(sql, workflowId, input.earlier.before, input.earlier.excluded)
-      : input.previousByRef
-        ? await resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>)
-        : ((input.previous ?? {}) as Record<string, unknown>);
     const place = { taskId: input.taskId, taskName: input.taskName, order: input.order ?? 0 };
     let reference: OutputRef | undefined;
     try {
@@ -208,6 +221,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         attempt,
         signal: ctx.cancellationSignal,
         // The output is stored once, under the task execution's reference, in the statement that records the run.
+        succeededEvent: input.requiresApproval ? event('approval.requested', 'done', { pattern }) : event('task.completed', 'done', { pattern }),
         keepOutput: (output) => {
           reference = referenceTo(outputKey, output);
           return { workflowId, ref: outputKey, ...place, bytes: reference.bytes, output };
@@ -222,10 +236,12 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       if (err.kind === 'cancelled' && ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       const failures = await countFailedRuns(sql, at);
       const exhausted = failures >= input.maxPatternAttempts;
+      const final = !err.retryable || exhausted;
+      await appendEvent(sql, event(final ? 'task.failed' : 'task.attempt_failed', `failed/${attempt}`, { pattern, kind: err.kind, error: err.message, failures, final }));
       throw ApplicationFailure.create({
         type: ERROR_TYPES[err.kind] ?? 'PatternRuntime',
         message: exhausted && err.retryable && input.maxPatternAttempts > 1 ? `${err.message} (after ${failures} attempts)` : err.message,
-        nonRetryable: !err.retryable || exhausted,
+        nonRetryable: final,
         details: [{ kind: err.kind, attempt, failures, logs: err.logs }],
       });
     }
@@ -239,9 +255,19 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       try {
         // A paused mission starts nothing, even when its schedule is triggered from outside the app.
         const [mission] = await sql<{ status: string; name: string }[]>`select status, name from missions where id = ${input.missionId}`;
-        if (mission?.status === 'paused') throw new Error(`Mission "${mission.name}" is paused; resume it before running it.`);
+        if (mission?.status === 'paused') {
+          const message = `Mission "${mission.name}" is paused; resume it before running it.`;
+          if (input.trigger === 'scheduled') {
+            await appendEvent(sql, {
+              type: 'scheduler.job.skipped', entityType: 'run', entityId: workflowId, runId: workflowId, missionId: input.missionId,
+              actor: 'scheduler', payload: { reason: message, missionName: mission.name }, key: `${workflowId}/skipped`,
+            });
+          }
+          throw new Error(message);
+        }
         plan = await buildPlan(sql, input.missionId);
       } catch (err) {
+        if (isConnectionError(err)) throw err; // an outage delays the run; it is not the plan's fault
         throw ApplicationFailure.create({ type: 'Validation', message: (err as Error).message, nonRetryable: true });
       }
       await appendAudit(sql, {
@@ -320,10 +346,18 @@ export function createMissionActivities(deps: MissionActivityDeps) {
 
     raiseAlert: guarded(async (input: { key: string; missionId: string; kind: string; message: string }): Promise<void> => {
       const { workflowId, base } = runKey();
+      // The alert and its event, in one statement.
       const rows = await sql`
-        insert into alerts (idempotency_key, mission_id, workflow_id, kind, message)
-        values (${`${base}/alert/${input.key}`}, ${input.missionId}, ${workflowId}, ${input.kind}, ${input.message})
-        on conflict (idempotency_key) do nothing returning id`;
+        with alert as (
+          insert into alerts (idempotency_key, mission_id, workflow_id, kind, message)
+          values (${`${base}/alert/${input.key}`}, ${input.missionId}, ${workflowId}, ${input.kind}, ${input.message})
+          on conflict (idempotency_key) do nothing returning id
+        ), event as (
+          insert into events (type, entity_type, entity_id, mission_id, run_id, actor, payload)
+          select 'alert.raised', 'alert', alert.id::text, ${input.missionId}, ${workflowId}, 'system',
+                 ${sql.json({ kind: input.kind, message: input.message })} from alert
+        )
+        select id from alert`;
       if (rows.length) logger.warn({ missionId: input.missionId, workflowId, kind: input.kind }, input.message);
     }),
   };

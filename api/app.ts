@@ -16,6 +16,7 @@ import { createRenderer, type Renderer } from './render';
 import { accessRoutes } from './routes/access/access';
 import { alertRoutes } from './routes/alerts/alerts';
 import { auditRoutes } from './routes/audit/audit';
+import { eventRoutes, liveRoutes } from './routes/events/events';
 import { containerRoutes } from './routes/patterns/containers';
 import { injectRoutes } from './routes/patterns/inject';
 import { missionRunRoutes } from './routes/missions/actions';
@@ -100,6 +101,8 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api', runRoutes(deps));
   app.route('/api/schedules', scheduleRoutes(deps));
   app.route('/api/alerts', alertRoutes(deps));
+  app.route('/api/events', eventRoutes(deps));
+  app.route('/live', liveRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
   app.route('/', shellRoutes(deps, renderer));
   app.route('/', boardRoutes(deps, renderer));

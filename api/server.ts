@@ -6,6 +6,7 @@ import { createAdapters } from '../activities/adapters';
 import { createSandbox } from '../activities/sandbox';
 import { seedExamples } from '../core/missions/examples';
 import { startReconciler } from '../core/schedules/reconcile';
+import { eventStreamOf } from '../core/events/stream';
 import { prepareDatabase } from '../core/system/setup';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -35,6 +36,7 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
     port,
     close: async () => {
       await reconciler.stop();
+      await eventStreamOf(deps.sql, deps.logger).stop(); // ends every live page's stream
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive and SSE connections would hold close() open: end them.

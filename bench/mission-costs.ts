@@ -76,7 +76,7 @@ runBench(async (cleanup) => {
     if (db === 'statement') await recordRun(sql, record());
     if (db === 'kept') {
       const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'bench';
-      await recordRun(sql, record(), { workflowId, ref: randomUUID(), taskId: 't', taskName: 't', order: 0, bytes: 11, output: { ok: true } });
+      await recordRun(sql, record(), { kept: { workflowId, ref: randomUUID(), taskId: 't', taskName: 't', order: 0, bytes: 11, output: { ok: true } } });
     }
     // The transaction stands for what the task activity did before: begin, one statement (its output), the run, commit.
     if (db === 'transaction') await sql.begin(async (tx) => [await tx`select 1`, await recordRun(tx, record())]);

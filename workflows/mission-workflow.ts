@@ -29,7 +29,8 @@ export const OUTPUTS_BY_REFERENCE_PATCH = 'outputs-by-reference';
 export async function missionWorkflow(input: MissionInput): Promise<Progress> {
   // Inputs of version 3 or later say what they are; older runs (no version, or 2 after a continue-as-new)
   // tell by the patch marker, which costs each run a marker and a search attribute upsert.
-  const v2 = (input.version ?? 1) >= 3 || patched(OUTPUTS_BY_REFERENCE_PATCH);
+  const v3 = (input.version ?? 1) >= 3;
+  const v2 = v3 || patched(OUTPUTS_BY_REFERENCE_PATCH);
   const run = new MissionRun(input, v2);
   const record = (action: string, actor: string | undefined, details: Record<string, unknown> = {}) =>
     recordRunEvent({ key: `event/${++run.events}`, action, actor: actor || 'temporal-cli', missionId: input.missionId, details });
@@ -96,6 +97,8 @@ export async function missionWorkflow(input: MissionInput): Promise<Progress> {
     });
     if (run.failure) throw ApplicationFailure.nonRetryable(run.failure, 'MissionFailed');
     run.finish('Completed');
+    // Runs of input version 3 on record their completion too (the event stream's run.completed).
+    if (v3) await record('run.completed', 'temporal', { trigger: input.trigger });
     await condition(allHandlersFinished);
     return run.progress();
   } catch (err) {
@@ -112,7 +115,7 @@ export async function missionWorkflow(input: MissionInput): Promise<Progress> {
     if (run.plan?.config.alertOnFailure ?? true) {
       await raiseAlert({ key: 'failure', missionId: input.missionId, kind: 'mission_failed', message: `${run.plan?.missionName ?? 'A mission'} failed: ${message}` });
     }
-    await record('run.failed', 'temporal', { error: message, workflowId: workflowInfo().workflowId });
+    await record('run.failed', 'temporal', { error: message, workflowId: workflowInfo().workflowId, trigger: input.trigger });
     throw err instanceof ApplicationFailure ? err : ApplicationFailure.nonRetryable(message, 'MissionFailed');
   }
 }

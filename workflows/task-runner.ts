@@ -120,7 +120,7 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
         // runs of the first release pass their outputs.
         ...(!run.v2 ? { previous: run.outputs(), previousByRef: true }
           : plan.tasks.some((t) => t.order < task.order) ? { earlier: { before: task.order, excluded: run.notCompletedBefore(task.order) } } : {}),
-        maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null,
+        maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null, requiresApproval: task.requiresApproval,
       });
     } catch (err) {
       if (isCancellation(err)) {

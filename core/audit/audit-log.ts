@@ -1,6 +1,7 @@
 // The audit log: append-only, hash-chained (db/migrations/0001_init.sql).
 // Write an entry with the same `sql` (transaction) as the change it records.
 import type { TxSql } from '../../db/sql';
+import { EVENT_COLUMNS, eventOfAudit, eventValues } from '../events/events';
 
 export interface Actor {
   /** User id, or null for the system itself. */
@@ -34,14 +35,23 @@ export interface AuditRow {
   hash: string;
 }
 
-/** Appends an entry; returns false when an entry with the same idempotency key exists. */
+/**
+ * Appends an entry, and the event it stands for (core/events/events.ts) in the same statement, so the
+ * change's transaction commits both or neither; returns false when an entry with the same idempotency key exists.
+ */
 export async function appendAudit(sql: TxSql, e: AuditEntry): Promise<boolean> {
+  const event = eventOfAudit(e);
   const rows = await sql`
-    insert into audit_log (actor, actor_id, action, entity_type, entity_id, details, prev_hash, hash, idempotency_key)
-    values (${e.actor.name}, ${e.actor.id}, ${e.action}, ${e.entityType}, ${e.entityId ?? null},
-            ${sql.json((e.details ?? {}) as never)}, '', '', ${e.idempotencyKey ?? null})
-    on conflict (idempotency_key) do nothing
-    returning id`;
+    with entry as (
+      insert into audit_log (actor, actor_id, action, entity_type, entity_id, details, prev_hash, hash, idempotency_key)
+      values (${e.actor.name}, ${e.actor.id}, ${e.action}, ${e.entityType}, ${e.entityId ?? null},
+              ${sql.json((e.details ?? {}) as never)}, '', '', ${e.idempotencyKey ?? null})
+      on conflict (idempotency_key) do nothing
+      returning id
+    )${event ? sql`, event as (
+      insert into events (${sql.unsafe(EVENT_COLUMNS)}) select ${eventValues(sql, event)} from entry
+    )` : sql``}
+    select id from entry`;
   return rows.length > 0;
 }
 

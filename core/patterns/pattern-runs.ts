@@ -6,6 +6,7 @@
 // (db/migrations/0005_pattern_stats.sql); readers add both, so statistics
 // are exact the moment a run is recorded.
 import type { Sql, TxSql } from '../../db/sql';
+import { EVENT_COLUMNS, eventValues, type EventInput } from '../events/events';
 
 export interface RunRecord {
   executionKey: string;
@@ -43,8 +44,10 @@ export interface KeptOutput {
  * Records one run; returns false when this execution key was recorded before. With `kept`, the output is
  * stored under its reference in the same statement, and the run is recorded only when that reference was
  * new: another attempt of the same task execution that kept its output first is the one that counts.
+ * With `event`, the event the run stands for (a task completed) is written with it, once.
  */
-export async function recordRun(sql: TxSql, r: RunRecord, kept?: KeptOutput): Promise<boolean> {
+export async function recordRun(sql: TxSql, r: RunRecord, extra: { kept?: KeptOutput; event?: EventInput } = {}): Promise<boolean> {
+  const { kept, event } = extra;
   const values = sql`
     ${r.executionKey}, ${r.patternId}, ${r.versionId}, ${r.patternName}, ${r.version}, ${r.source}, ${r.missionId ?? null},
     ${r.workflowId ?? null}, ${r.taskId ?? null}, ${r.attempt ?? 1}, ${r.status}, ${r.errorKind ?? null},
@@ -62,7 +65,10 @@ export async function recordRun(sql: TxSql, r: RunRecord, kept?: KeptOutput): Pr
       ${kept ? sql`select ${values} where exists (select 1 from kept)` : sql`values (${values})`}
       on conflict (execution_key) do nothing
       returning pattern_id, version_id, status, duration_ms, finished_at
-    )
+    )${event ? sql`, event as (
+      insert into events (${sql.unsafe(EVENT_COLUMNS)}) select ${eventValues(sql, event)} where exists (select 1 from ins)
+      on conflict (idempotency_key) do nothing
+    )` : sql``}
     insert into pattern_run_tallies (pattern_id, version_id, succeeded, duration_ms, finished_at)
     select pattern_id, version_id, status = 'succeeded', duration_ms, finished_at from ins
     returning 1`;

@@ -4,6 +4,7 @@
 // statistics are recorded once per execution key.
 import type { Actor } from '../audit/audit-log';
 import { recordRun, type KeptOutput } from './pattern-runs';
+import type { EventInput } from '../events/events';
 import type { PatternConfig } from './schemas';
 import type { Sql } from '../../db/sql';
 import { isConnectionError } from '../../db/sql';
@@ -51,6 +52,8 @@ export interface PatternRunRequest {
    * count once) and `recorded` is false.
    */
   keepOutput?: (output: unknown) => KeptOutput;
+  /** The event a successful run stands for (a mission task completed, or waiting for approval), written with its record. */
+  succeededEvent?: EventInput;
 }
 
 export interface PatternRunResult {
@@ -85,7 +88,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
   const stopped = () => {
     if (req.signal?.aborted) throw new PatternError('cancelled', 'The run was stopped before it finished.');
   };
-  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }, kept?: KeptOutput) =>
+  const record = (status: 'succeeded' | 'failed', extra: { output?: unknown; logs: string[]; durationMs: number; error?: PatternError }, more: { kept?: KeptOutput; event?: EventInput } = {}) =>
     recordRun(deps.sql, {
       executionKey: req.executionKey,
       patternId: pattern.patternId,
@@ -105,7 +108,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       outbound,
       durationMs: extra.durationMs,
       actor: req.actor.name,
-    }, kept);
+    }, more);
 
   try {
     const result = await deps.sandbox.run({
@@ -141,7 +144,9 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
     });
     // An attempt that was stopped (its activity timed out or was cancelled) records nothing: another attempt takes over.
     stopped();
-    const recorded = await record('succeeded', { output: result.output, logs: result.logs, durationMs: result.durationMs }, req.keepOutput?.(result.output));
+    const recorded = await record('succeeded', { output: result.output, logs: result.logs, durationMs: result.durationMs }, {
+      kept: req.keepOutput?.(result.output), event: req.succeededEvent,
+    });
     return {
       output: result.output,
       logs: result.logs,

@@ -9,6 +9,7 @@ import { actorOf, createUser } from '../../core/access/users';
 import type { Config } from '../../lib/config';
 import type { Role } from '../../lib/names';
 import { createTemporalClient } from '../../lib/temporal';
+import { eventStreamOf } from '../../core/events/stream';
 import { ADMIN_PASSWORD, createTestDatabase, testConfig, testLogger, uniqueName, type TestDatabase } from './env';
 
 export interface TestApp {
@@ -33,6 +34,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     db,
     config,
     async close() {
+      await eventStreamOf(db.sql, logger).stop();
       await temporal.connection.close();
       await sandbox.close();
       await db.close();

@@ -1,0 +1,84 @@
+// The event stream over HTTP: GET /api/events pages it (oldest first, after a
+// cursor), GET /api/events/stream follows it live as server-sent events and
+// resumes from Last-Event-ID without gaps or repeats. The UI's pages follow
+// the same stream at /live/events with their session cookie (EventSource sends
+// no Authorization header).
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { listEvents, parseCursor, type EventFilter } from '../../../core/events/events';
+import { eventStreamOf } from '../../../core/events/stream';
+import { text } from '../../../lib/text';
+import type { AppDeps, AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import { valid } from '../../validate';
+
+const filterSchema = z.object({
+  type: text().max(100).optional(),
+  entityType: text().max(100).optional(),
+  entityId: text().max(300).optional(),
+  missionId: z.uuid('missionId must be a mission id (a UUID).').optional(),
+  runId: text().max(300).optional(),
+  since: z.iso.datetime({ offset: true, message: 'since must be an ISO 8601 time, e.g. 2026-12-01T09:00:00Z.' }).optional(),
+  after: z.string().regex(/^\d{1,15}$/, 'after is the id of an event (a whole number).').optional(),
+});
+const pageSchema = filterSchema.extend({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+type FilterQuery = z.infer<typeof filterSchema>;
+
+function filterOf(q: FilterQuery): EventFilter {
+  return {
+    type: q.type, entityType: q.entityType, entityId: q.entityId, missionId: q.missionId, runId: q.runId,
+    since: q.since ? new Date(q.since) : undefined,
+  };
+}
+
+/** How often an idle stream sends a comment, so proxies and browsers keep it open. */
+const KEEPALIVE_MS = 15_000;
+
+/** Follows the stream as server-sent events: `id` is the event id, `event` its type, `data` the envelope. */
+export function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQuery) {
+  const after = parseCursor(c.req.header('Last-Event-ID') ?? q.after);
+  const filter = filterOf(q);
+  const stream = eventStreamOf(deps.sql, deps.logger);
+  c.header('Cache-Control', 'no-store');
+  c.header('X-Accel-Buffering', 'no');
+  return streamSSE(c, async (sse) => {
+    const sub = await stream.subscribe(filter, after);
+    sse.onAbort(() => sub.close());
+    // The reconnect delay a browser's EventSource uses after the server went away.
+    await sse.writeSSE({ event: 'ready', data: JSON.stringify({ after: after ?? null }), retry: 2000 });
+    const keepalive = setInterval(() => void sse.write(': keepalive\n\n').catch(() => sub.close()), KEEPALIVE_MS);
+    try {
+      for (let e = await sub.next(); e; e = await sub.next()) {
+        await sse.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(e) });
+      }
+    } finally {
+      clearInterval(keepalive);
+      sub.close();
+    }
+  });
+}
+
+export function eventRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', authorize('VIEWER'), valid('query', pageSchema), async (c) => {
+    const q = c.req.valid('query');
+    const after = parseCursor(q.after) ?? 0;
+    const events = await listEvents(deps.sql, { ...filterOf(q), after }, q.limit);
+    // `next` is where to ask again: the last id on this page, or the same cursor when nothing is new.
+    return c.json({ events, next: events.at(-1)?.id ?? String(after) });
+  });
+
+  app.get('/stream', authorize('VIEWER'), valid('query', filterSchema), (c) => followEvents(deps, c, c.req.valid('query')));
+
+  return app;
+}
+
+/** The same stream for the UI's pages, with their session. */
+export function liveRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.get('/events', authorize('VIEWER'), valid('query', filterSchema), (c) => followEvents(deps, c, c.req.valid('query')));
+  return app;
+}

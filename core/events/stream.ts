@@ -1,0 +1,208 @@
+// The live event stream of one process: ONE reader follows the events table
+// (woken by PostgreSQL's NOTIFY, and by a slow timer in case a notification
+// was missed while the connection was down) and hands each new event to every
+// subscriber, so a thousand viewers cost the database what one does. Every
+// process (web replica) runs its own reader over the same table, so all of
+// them see every event, in the same order.
+//
+// A subscriber that resumes (an SSE client's Last-Event-ID) first reads what
+// it missed from the table, then joins the live feed: ids follow commit order
+// without gaps (db/migrations/0007_events.sql), so "after id N" loses nothing
+// and repeats nothing.
+import type { Sql } from '../../db/sql';
+import type { Logger } from '../../lib/logger';
+import { latestEventId, listEvents, matches, type EventFilter, type MissionEvent } from './events';
+
+const PAGE = 500;
+/** A subscriber this far behind is dropped (its client reconnects and catches up from the table). */
+const MAX_BACKLOG = 5000;
+
+export interface Subscription {
+  /** The next event, or null once the subscription ended (closed, or dropped for falling behind). */
+  next(): Promise<MissionEvent | null>;
+  close(): void;
+}
+
+class Subscriber implements Subscription {
+  private readonly queue: MissionEvent[] = [];
+  private waiting: ((e: MissionEvent | null) => void) | null = null;
+  /** Live events that arrived while the backlog was read; delivered after it, those past the cursor only. */
+  private held: MissionEvent[] | null;
+  closed = false;
+
+  constructor(
+    readonly filter: EventFilter,
+    private cursor: number,
+    catchingUp: boolean,
+    private readonly onClose: (s: Subscriber) => void,
+  ) {
+    this.held = catchingUp ? [] : null;
+  }
+
+  /** From the reader: a new event (any type; this subscriber's filter decides). */
+  offer(e: MissionEvent): void {
+    if (this.closed) return;
+    if (this.held) {
+      this.held.push(e);
+      if (this.held.length > MAX_BACKLOG) this.close();
+      return;
+    }
+    this.deliver(e);
+  }
+
+  /** From the catch-up: an event of the backlog, in order. */
+  deliver(e: MissionEvent): void {
+    const id = Number(e.id);
+    if (this.closed || id <= this.cursor || !matches(e, this.filter)) return;
+    this.cursor = id;
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      w(e);
+      return;
+    }
+    this.queue.push(e);
+    if (this.queue.length > MAX_BACKLOG) this.close();
+  }
+
+  get position(): number {
+    return this.cursor;
+  }
+
+  /** The backlog is read: what arrived meanwhile follows, and then the live feed. */
+  caughtUp(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const e of held) this.deliver(e);
+  }
+
+  next(): Promise<MissionEvent | null> {
+    if (this.queue.length) return Promise.resolve(this.queue.shift()!);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.(null);
+    this.onClose(this);
+  }
+}
+
+export interface EventStreamOptions {
+  /** How often the reader looks without a notification (a missed NOTIFY, a reconnect). */
+  pollMs?: number;
+}
+
+export class EventStream {
+  private head = 0;
+  private readonly subscribers = new Set<Subscriber>();
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private unlisten?: () => Promise<void>;
+  private started: Promise<void> | null = null;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly logger: Logger,
+    private readonly opts: EventStreamOptions = {},
+  ) {}
+
+  /** Starts following the table from its newest event (idempotent; the first subscriber starts it too). */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      this.head = await latestEventId(this.sql);
+      const listener = await this.sql.listen('mc_events', () => this.poke(), () => this.poke());
+      this.unlisten = () => listener.unlisten();
+      this.timer = setInterval(() => this.poke(), this.opts.pollMs ?? 2000);
+      this.timer.unref();
+    })().catch((err) => {
+      this.started = null; // the next subscriber tries again
+      throw err;
+    });
+    return this.started;
+  }
+
+  /** Stops following (a later subscriber starts it again). */
+  async stop(): Promise<void> {
+    this.started = null;
+    clearInterval(this.timer);
+    for (const s of [...this.subscribers]) s.close();
+    await this.reading?.catch(() => {});
+    await this.unlisten?.().catch(() => {});
+    this.unlisten = undefined;
+  }
+
+  /** How many subscribers are connected (for tests and metrics). */
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  /**
+   * Subscribes to the events matching `filter`: those after `after` when given (a resume), else
+   * those from now on.
+   */
+  async subscribe(filter: EventFilter, after?: number): Promise<Subscription> {
+    await this.start();
+    const resume = after !== undefined;
+    const s = new Subscriber(filter, resume ? after : this.head, resume, (x) => this.subscribers.delete(x));
+    this.subscribers.add(s);
+    if (resume) {
+      try {
+        for (;;) {
+          const page = await listEvents(this.sql, { ...filter, after: s.position }, PAGE);
+          for (const e of page) s.deliver(e);
+          if (page.length < PAGE || s.closed) break;
+        }
+        s.caughtUp();
+      } catch (err) {
+        s.close();
+        throw err;
+      }
+    }
+    return s;
+  }
+
+  /** Reads what is new (again, if asked while reading). */
+  poke(): void {
+    if (!this.started) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.read()
+      .catch((err) => this.logger.warn({ err: (err as Error).message }, 'event stream: reading new events failed; retrying'))
+      .finally(() => {
+        this.reading = null;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  private async read(): Promise<void> {
+    for (;;) {
+      const page = await listEvents(this.sql, { after: this.head }, PAGE);
+      for (const e of page) {
+        this.head = Number(e.id);
+        for (const s of this.subscribers) s.offer(e);
+      }
+      if (page.length < PAGE) return;
+    }
+  }
+}
+
+const streams = new WeakMap<Sql, EventStream>();
+
+/** The one stream of a process's database pool: every route and page that follows events shares it. */
+export function eventStreamOf(sql: Sql, logger: Logger): EventStream {
+  let stream = streams.get(sql);
+  if (!stream) streams.set(sql, (stream = new EventStream(sql, logger)));
+  return stream;
+}
