@@ -43,7 +43,7 @@ export interface RunTaskInput {
   runInput: unknown;
   maxPatternAttempts: number;
   startedBy: Actor | null;
-  /** The task waits for a decision on its output (its success is then `approval.requested`, not `task.completed`). */
+  /** The task waits for a decision on its output (its success is then no `task.completed`: the run records `approval.requested`). */
   requiresApproval?: boolean;
 }
 
@@ -221,7 +221,8 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         attempt,
         signal: ctx.cancellationSignal,
         // The output is stored once, under the task execution's reference, in the statement that records the run.
-        succeededEvent: input.requiresApproval ? event('approval.requested', 'done', { pattern }) : event('task.completed', 'done', { pattern }),
+        // A task behind an approval gate is not complete yet: the run says approval.requested once it waits.
+        succeededEvent: input.requiresApproval ? undefined : event('task.completed', 'done', { pattern }),
         keepOutput: (output) => {
           reference = referenceTo(outputKey, output);
           return { workflowId, ref: outputKey, ...place, bytes: reference.bytes, output };

@@ -12,9 +12,9 @@ import {
   MISSION_INPUT_VERSION, decisionSignal, decisionUpdate, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate,
   type DecisionSignal, type MissionInput, type PauseRequest, type Progress,
 } from './messages';
-import { runTasks } from './task-runner';
+import { recorder, runTasks } from './task-runner';
 
-const { loadPlan, recordRunEvent, raiseAlert } = proxyActivities<MissionActivities>({
+const { loadPlan, raiseAlert } = proxyActivities<MissionActivities>({
   startToCloseTimeout: '30s',
   // A database outage only delays these: they retry until it is over.
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Validation'] },
@@ -32,8 +32,7 @@ export async function missionWorkflow(input: MissionInput): Promise<Progress> {
   const v3 = (input.version ?? 1) >= 3;
   const v2 = v3 || patched(OUTPUTS_BY_REFERENCE_PATCH);
   const run = new MissionRun(input, v2);
-  const record = (action: string, actor: string | undefined, details: Record<string, unknown> = {}) =>
-    recordRunEvent({ key: `event/${++run.events}`, action, actor: actor || 'temporal-cli', missionId: input.missionId, details });
+  const record = recorder(run, input);
 
   const pause = async (p?: PauseRequest) => {
     const changed = run.pause(p?.reason ?? null);

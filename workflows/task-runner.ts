@@ -11,10 +11,16 @@ import type { DecisionSignal, MissionConfig, MissionInput, MissionPlan, PinnedPa
 const NON_RETRYABLE = ['PatternSyntax', 'PatternOutput', 'PatternBlocked', 'PatternCancelled', 'PatternExhausted', 'Validation'];
 
 // A database or Temporal outage only delays these: they retry until it is over.
-const { selectPattern, authorizeDecision, raiseAlert, storeOutput } = proxyActivities<MissionActivities>({
+const { selectPattern, authorizeDecision, raiseAlert, storeOutput, recordRunEvent } = proxyActivities<MissionActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Validation'] },
 });
+
+/** Records a run event (an audit entry and its event), numbered in the run so a retry records it once. */
+export function recorder(run: MissionRun, input: MissionInput) {
+  return (action: string, actor: string | undefined, details: Record<string, unknown> = {}) =>
+    recordRunEvent({ key: `event/${++run.events}`, action, actor: actor || 'temporal-cli', missionId: input.missionId, details });
+}
 
 /** Request-changes rounds a task may go through before it fails: a loop of reviews must end. */
 export const MAX_CHANGE_REQUESTS = 25;
@@ -138,7 +144,7 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
     run.taskProduced(task.id, result);
     if (!task.requiresApproval) return run.taskEnded(task.id, 'completed');
 
-    const { decision, seq } = await awaitDecision(run, plan, task, execSeq);
+    const { decision, seq } = await awaitDecision(run, plan, input, task, execSeq);
     run.leaveApproval(task.id);
     const next = await applyDecision(run, plan, task, pattern, group, decision, execSeq, loop);
     run.markApplied(seq); // the Update that brought the decision answers now
@@ -200,11 +206,13 @@ async function applyDecision(
 
 /** Waits for an authorized decision (or the approval timeout) on a task's output. */
 async function awaitDecision(
-  run: MissionRun, plan: MissionPlan, task: PlanTask, execSeq: number,
+  run: MissionRun, plan: MissionPlan, input: MissionInput, task: PlanTask, execSeq: number,
 ): Promise<{ decision: DecisionSignal | { action: 'timeout' }; seq?: number }> {
   const timeoutMs = task.approvalTimeoutSeconds ? task.approvalTimeoutSeconds * 1000 : null;
   const deadline = timeoutMs ? Date.now() + timeoutMs : null;
   run.awaitApproval(task.id, deadline ? new Date(deadline).toISOString() : null);
+  // Runs of input version 3 on say so once the run shows the task waiting (the event stream's approval.requested).
+  if ((input.version ?? 1) >= 3) await recorder(run, input)('approval.requested', 'temporal', { taskId: task.id, taskName: task.name, execSeq });
   for (;;) {
     const arrived = deadline ? await condition(() => run.hasDecision(task.id), Math.max(1, deadline - Date.now())) : (await condition(() => run.hasDecision(task.id)), true);
     if (!arrived) {

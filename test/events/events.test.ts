@@ -115,8 +115,8 @@ describe('events', () => {
     expect(stored).toHaveLength(40);
     expect(seen).toEqual(stored); // none skipped, none twice, in order
     // And the ids themselves have no gaps, whatever else was written meanwhile.
-    const [{ n, span }] = await env.t.db.sql`select count(*)::int as n, (max(id) - min(id) + 1)::int as span from events where id > ${before}`;
-    expect(n).toBe(span);
+    const [row] = await env.t.db.sql<{ n: number; span: number }[]>`select count(*)::int as n, (max(id) - min(id) + 1)::int as span from events where id > ${before}`;
+    expect(row!.n).toBe(row!.span);
   });
 
   it('stream live over SSE, and resume from Last-Event-ID with exactly what was missed', async () => {
