@@ -118,30 +118,34 @@ export interface FeedItem {
   alert: boolean;
 }
 
-const ACTIONS: Record<string, string> = {
-  'mission.executed': 'started a run',
-  'run.paused': 'paused a run',
-  'run.resumed': 'resumed a run',
-  'run.cancel_requested': 'cancelled a run',
-  'run.cancelled': 'run cancelled',
-  'run.failed': 'run failed',
-  'approval.approved': 'approved',
-  'approval.approved_with_notes': 'approved with notes',
-  'approval.edited_and_approved': 'edited and approved',
-  'approval.changes_requested': 'requested changes',
-  'approval.rejected': 'rejected',
-  'approval.refused': 'decision refused',
-  'outbound.would_send': 'would send (dry run)',
-  'outbound.sent': 'sent',
-  'outbound.blocked': 'send blocked',
-  'pattern.created': 'created a pattern',
-  'pattern.updated': 'changed a pattern',
-  'mission.created': 'created a mission',
-  'safety.dry_run.toggled': 'toggled dry-run',
-  'safety.channel_toggled': 'toggled a channel',
-  'schedule.paused': 'paused a schedule',
-  'schedule.unpaused': 'unpaused a schedule',
-  'schedule.run_now': 'ran a schedule now',
+/**
+ * What each action reads as: `named` (the name in place of {}) when the feed knows the name of the
+ * mission or pattern it was done to, `text` otherwise; a decision or a send adds its task and mission.
+ */
+const ACTIONS: Record<string, { text: string; named?: string }> = {
+  'mission.executed': { text: 'started a run', named: 'started a run of {}' },
+  'run.paused': { text: 'paused a run', named: 'paused a run of {}' },
+  'run.resumed': { text: 'resumed a run', named: 'resumed a run of {}' },
+  'run.cancel_requested': { text: 'cancelled a run', named: 'cancelled a run of {}' },
+  'run.cancelled': { text: 'run cancelled', named: 'run of {} cancelled' },
+  'run.failed': { text: 'run failed', named: 'run of {} failed' },
+  'approval.approved': { text: 'approved' },
+  'approval.approved_with_notes': { text: 'approved with notes' },
+  'approval.edited_and_approved': { text: 'edited and approved' },
+  'approval.changes_requested': { text: 'requested changes' },
+  'approval.rejected': { text: 'rejected' },
+  'approval.refused': { text: 'decision refused' },
+  'outbound.would_send': { text: 'would send (dry run)' },
+  'outbound.sent': { text: 'sent' },
+  'outbound.blocked': { text: 'send blocked' },
+  'pattern.created': { text: 'created a pattern', named: 'created pattern {}' },
+  'pattern.updated': { text: 'changed a pattern', named: 'changed pattern {}' },
+  'mission.created': { text: 'created a mission', named: 'created mission {}' },
+  'safety.dry_run.toggled': { text: 'toggled dry-run' },
+  'safety.channel_toggled': { text: 'toggled a channel' },
+  'schedule.paused': { text: 'paused a schedule', named: 'paused the schedule of {}' },
+  'schedule.unpaused': { text: 'unpaused a schedule', named: 'unpaused the schedule of {}' },
+  'schedule.run_now': { text: 'ran a schedule now', named: 'ran the schedule of {} now' },
 };
 
 function hrefOf(e: AuditRow): string | null {
@@ -154,18 +158,40 @@ function hrefOf(e: AuditRow): string | null {
   return null;
 }
 
-/** Recent events worth a glance, and open alerts first. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The mission an entry is about: the mission itself, a schedule's mission, or the mission of a run (mission-<missionId>-<suffix>). */
+function missionIdOf(e: AuditRow): string | null {
+  const d = e.details as { missionId?: unknown };
+  const id = e.entityType === 'mission' ? e.entityId
+    : typeof d.missionId === 'string' ? d.missionId
+      : e.entityType === 'run' ? /^mission-([0-9a-f-]{36})-/.exec(e.entityId ?? '')?.[1] ?? null : null;
+  return id && UUID.test(id) ? id : null;
+}
+
+/** Recent events worth a glance, and open alerts first; each names the mission or pattern it is about. */
 export async function loadFeed(sql: Sql, limit = 15): Promise<{ alerts: { id: string; message: string; at: Date; workflowId: string | null }[]; items: FeedItem[] }> {
   const [alerts, entries] = await Promise.all([
     listAlerts(sql, { open: true, limit: 5 }).then((rows) => rows.map((a) => ({ id: a.id, message: a.message, at: a.createdAt, workflowId: a.workflowId }))),
     listAudit(sql, { limit: limit * 2 }),
   ]);
-  const items = entries
-    .filter((e) => ACTIONS[e.action])
-    .slice(0, limit)
-    .map((e) => ({
+  const shown = entries.filter((e) => ACTIONS[e.action]).slice(0, limit);
+  // Today's names, one query for the whole feed; an entry's own record of a name (a mission since deleted) fills the gaps.
+  const ids = [...new Set(shown.map(missionIdOf).filter((id): id is string => !!id))];
+  const missions = new Map(ids.length ? (await sql<{ id: string; name: string }[]>`select id, name from missions where id in ${sql(ids)}`).map((m) => [m.id, m.name]) : []);
+  const items = shown.map((e) => {
+    const d = e.details as { name?: unknown; taskName?: unknown; channel?: unknown };
+    const missionId = missionIdOf(e);
+    const recorded = (e.entityType === 'mission' || e.entityType === 'pattern') && typeof d.name === 'string' ? d.name : null;
+    const name = (missionId ? missions.get(missionId) : undefined) ?? recorded;
+    const action = ACTIONS[e.action]!;
+    const head = name && action.named ? action.named.replace('{}', () => `“${name}”`) : action.text;
+    const task = !action.named && typeof d.taskName === 'string' ? ` “${d.taskName}”` : '';
+    const where = name && !action.named ? ` in “${name}”` : '';
+    return {
       at: e.at, actor: e.actor, action: e.action, alert: false, href: hrefOf(e),
-      text: `${ACTIONS[e.action]}${(e.details as { taskName?: string }).taskName ? ` "${(e.details as { taskName?: string }).taskName}"` : ''}${(e.details as { channel?: string }).channel ? ` via ${(e.details as { channel?: string }).channel}` : ''}`,
-    }));
+      text: `${head}${task}${where}${typeof d.channel === 'string' ? ` via ${d.channel}` : ''}`,
+    };
+  });
   return { alerts, items };
 }

@@ -1,10 +1,13 @@
-// Every pending decision across runs: runs whose MissionStatus is
-// NeedsApproval, each asked for its pending approvals.
+// Every pending decision across runs (or one mission's runs): runs whose
+// MissionStatus is NeedsApproval, each asked for its pending approvals.
 import type { Sql } from '../../db/sql';
 import type { TemporalHandle } from '../../lib/temporal';
 import { progressQuery } from '../../workflows/messages';
 import { hydrateOutputs } from './outputs';
 import { listRuns, type RunSummary } from './visibility';
+
+/** How long the inbox waits for one run's progress. */
+const QUERY_DEADLINE_MS = 5000;
 
 export interface PendingApproval {
   run: RunSummary;
@@ -20,11 +23,19 @@ export interface PendingApproval {
   runs: number;
 }
 
-export async function pendingApprovals(sql: Sql, temporal: TemporalHandle, opts: { missionId?: string; limit?: number } = {}): Promise<PendingApproval[]> {
+/** Narrows the inbox to the runs of one mission. */
+export interface ApprovalFilter {
+  missionId?: string;
+  limit?: number;
+}
+
+export async function pendingApprovals(sql: Sql, temporal: TemporalHandle, opts: ApprovalFilter = {}): Promise<PendingApproval[]> {
   const { runs } = await listRuns(temporal, { status: 'NeedsApproval', missionId: opts.missionId }, opts.limit ?? 50);
   const lists = await Promise.all(
     runs.map(async (run) => {
-      const p = await temporal.client.workflow.getHandle(run.workflowId).query(progressQuery).catch(() => null);
+      // A run that no worker answers for (its worker gone, a deploy) must not hold the whole inbox: it is left out.
+      const handle = temporal.client.workflow.getHandle(run.workflowId);
+      const p = await temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => null);
       if (!p) return [];
       const pending = p.pendingApprovals.map((a): PendingApproval => {
         const t = p.tasks.find((x) => x.id === a.taskId)!;
@@ -38,4 +49,16 @@ export async function pendingApprovals(sql: Sql, temporal: TemporalHandle, opts:
     }),
   );
   return lists.flat().sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+}
+
+/**
+ * The missions the inbox can be narrowed to: those with an approval gate, and the one
+ * asked for (a run works from the plan it started with, which may have had a gate since removed).
+ */
+export async function approvalMissions(sql: Sql, include?: string): Promise<{ id: string; name: string }[]> {
+  return sql<{ id: string; name: string }[]>`
+    select m.id, m.name from missions m
+    where exists (select 1 from mission_tasks t where t.mission_id = m.id and t.requires_approval)
+       ${include ? sql`or m.id = ${include}` : sql``}
+    order by lower(m.name), m.id`;
 }

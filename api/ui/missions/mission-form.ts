@@ -67,9 +67,19 @@ export function valuesOf(m: Mission): PlannerValues {
   };
 }
 
+/**
+ * Ticking "Run on a schedule" is the deliberate choice, so a manual mission with a schedule is
+ * scheduled (the page's script does the same as it is ticked); a triggered one keeps its trigger.
+ */
+export function typeWithSchedule(type: string, scheduled: boolean): string {
+  return scheduled && type === 'manual' ? 'scheduled' : type;
+}
+
+export const SCHEDULE_MISSING = 'A scheduled mission needs its schedule: tick “Run on a schedule”, or choose the type manual.';
+
 export function valuesFromForm(form: Record<string, FormValue>): PlannerValues {
   return {
-    name: str(form, 'name'), description: str(form, 'description'), type: str(form, 'type'), priority: str(form, 'priority'),
+    name: str(form, 'name'), description: str(form, 'description'), type: typeWithSchedule(str(form, 'type'), checked(form, 'scheduled')), priority: str(form, 'priority'),
     containerId: str(form, 'containerId'), maxConcurrency: str(form, 'maxConcurrency'), retryPolicy: str(form, 'retryPolicy'),
     retryDelayMs: str(form, 'retryDelayMs'), alertOnFailure: checked(form, 'alertOnFailure'), onApprovalTimeout: str(form, 'onApprovalTimeout'),
     scheduled: checked(form, 'scheduled'), cron: str(form, 'cron'), timezone: str(form, 'timezone'),
@@ -95,6 +105,9 @@ const numberOr = (text: string, fallback: number) => (text.trim() === '' ? fallb
 /** Turns the planner's values into a mission input, or field errors keyed by the form's own names. */
 export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { input?: MissionInput; errors: FieldErrors } {
   const errors: FieldErrors = {};
+  const type = typeWithSchedule(v.type, v.scheduled);
+  // Without a schedule there is no telling when it should run: say so rather than guess.
+  if (type === 'scheduled' && !v.scheduled) errors.type = SCHEDULE_MISSING;
   const tasks = v.tasks.map((t) => {
     let input: unknown = {};
     try {
@@ -123,7 +136,7 @@ export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { in
     schedule = { cron: v.cron, timezone: tz, overlap: v.overlap, ...(v.startDate ? { startDate: zoned(v.startDate) } : {}), ...(v.endDate ? { endDate: zoned(v.endDate) } : {}) };
   }
   const body = {
-    name: v.name, description: v.description, type: v.type, priority: v.priority, containerId: v.containerId, status,
+    name: v.name, description: v.description, type, priority: v.priority, containerId: v.containerId, status,
     config: {
       maxConcurrency: numberOr(v.maxConcurrency, 1), retryPolicy: v.retryPolicy, retryDelayMs: numberOr(v.retryDelayMs, 1000),
       alertOnFailure: v.alertOnFailure, onApprovalTimeout: v.onApprovalTimeout,

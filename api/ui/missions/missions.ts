@@ -150,8 +150,11 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
       mission.schedule ? describeSchedule(deps.temporal, mission).catch((err: Error) => ({ error: err.message })) : Promise.resolve(null),
     ]);
     if (secret) c.header('Cache-Control', 'no-store');
+    // The next runs are Temporal's, as on the schedules page: none while the schedule (or the mission) is paused.
+    const paused = !!schedule && !('error' in schedule) && (schedule.paused || mission.status === 'paused');
+    const nextRuns = schedule && !('error' in schedule) && !paused ? schedule.nextRuns.map((at) => ({ at, text: formatInZone(at, schedule.timezone) })) : [];
     return renderer.respond(c, { page: 'pages/missions/mission', partial: 'pages/missions/mission' }, {
-      title: mission.name, mission, runs: runs.runs, schedule, secret,
+      title: mission.name, mission, runs: runs.runs, schedule, secret, paused, nextRuns,
       cron: mission.schedule ? cronPreview(mission.schedule.cron, mission.schedule.timezone) : null,
     });
   };
