@@ -140,6 +140,35 @@ export function nextRuns(expression: string, timezone: string, count = 5, from =
   return out;
 }
 
+// ---- wall-clock times typed into a form -----------------------------------------------
+
+const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+/**
+ * The instant at which `timezone`'s clocks show `local` (a datetime-local value,
+ * "2026-11-30T09:00"), or null if it is no such value. A repeated time is its first
+ * instant; a time skipped when the clocks went forward is read with the offset from
+ * before the change (02:30 on a spring-forward night is 03:30 of the new time).
+ */
+export function zonedInstant(local: string, timezone: string): Date | null {
+  const m = LOCAL.exec(local);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(wall);
+  // Date.UTC rolls 30 February over into March: such a value was never on a calendar.
+  if (y < 1 || back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return null;
+  const at = instantsOf(wall, timezone);
+  if (at.length) return new Date(at[0]!);
+  const before = wall - DAY_MS;
+  return new Date(wall - (wallClock(before, timezone) - before));
+}
+
+/** `date` as a datetime-local value in `timezone`, to the minute ("2026-11-30T09:00"). */
+export function zonedLocal(date: Date, timezone: string): string {
+  return new Date(wallClock(date.getTime(), timezone)).toISOString().slice(0, 16);
+}
+
 export function describeCron(expression: string): string {
   try {
     return cronstrue.toString(expression.trim(), { use24HourTimeFormat: true, verbose: true });

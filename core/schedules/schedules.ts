@@ -13,6 +13,7 @@ import { markSchedulePending, temporalError } from '../missions/mission-sync';
 import type { ScheduleInput } from '../missions/schemas';
 import { executeMission } from '../runs/start';
 import type { Mission } from '../missions/missions';
+import { within } from './deadline';
 import { applyScheduleAfterCommit, OVERLAP } from './sync';
 
 export interface ScheduleView {
@@ -27,14 +28,29 @@ export interface ScheduleView {
   paused: boolean;
   note: string | null;
   nextRuns: Date[];
-  recentRuns: { scheduledAt: Date; workflowId: string }[];
+  /** What Temporal's schedule started (its own times, the CLI's trigger, backfills), newest first. */
+  recentRuns: { scheduledAt: Date; takenAt: Date; workflowId: string }[];
   runningWorkflowIds: string[];
 }
 
-export async function describeSchedule(temporal: TemporalHandle, mission: Pick<Mission, 'id' | 'name' | 'schedule'>): Promise<ScheduleView> {
+/** How a schedule is described: by Temporal, cancelled when `signal` aborts. A seam: tests pass one that never answers. */
+export type DescribeFn = (scheduleId: string, signal: AbortSignal) => Promise<ScheduleDescription>;
+
+export function temporalDescribe(temporal: TemporalHandle): DescribeFn {
+  return (scheduleId, signal) => temporal.connection.withAbortSignal(signal, () => temporal.client.schedule.getHandle(scheduleId).describe());
+}
+
+export interface DescribeOptions {
+  /** Give up after this long with a DeadlineError (./deadline.ts); by default, wait for Temporal. */
+  timeoutMs?: number;
+  describe?: DescribeFn;
+}
+
+export async function describeSchedule(temporal: TemporalHandle, mission: Pick<Mission, 'id' | 'name' | 'schedule'>, opts: DescribeOptions = {}): Promise<ScheduleView> {
   let d: ScheduleDescription;
+  const describe = opts.describe ?? temporalDescribe(temporal);
   try {
-    d = await temporal.client.schedule.getHandle(missionScheduleId(mission.id)).describe();
+    d = await within(opts.timeoutMs, 'describe this schedule', (signal) => describe(missionScheduleId(mission.id), signal));
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) throw new NotFoundError('Schedule of this mission');
     throw temporalError(err);
@@ -52,7 +68,7 @@ export async function describeSchedule(temporal: TemporalHandle, mission: Pick<M
     paused: d.state.paused,
     note: d.state.note ?? null,
     nextRuns: d.info.nextActionTimes.slice(0, 5),
-    recentRuns: d.info.recentActions.slice(-5).reverse().map((a) => ({ scheduledAt: a.scheduledAt, workflowId: a.action.workflow.workflowId })),
+    recentRuns: d.info.recentActions.slice(-5).reverse().map((a) => ({ scheduledAt: a.scheduledAt, takenAt: a.takenAt, workflowId: a.action.workflow.workflowId })),
     runningWorkflowIds: d.info.runningActions.map((a) => a.workflow.workflowId),
   };
 }

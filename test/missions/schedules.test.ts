@@ -1,9 +1,13 @@
 // Schedules are Temporal Schedules named mission-<id>: the spec and time zone
 // as given, next runs from Temporal, pause with a note, run now; PostgreSQL
 // first, then Temporal, with the reconciler catching up on whatever Temporal
-// missed and auditing pauses made outside the app; and the five example daily
-// jobs of seed 002, created paused.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// missed and auditing pauses made outside the app; backfill of a past range
+// through Temporal's own schedule backfill, bounded and audited once; and the
+// five example daily jobs of seed 002, created paused.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { nextRuns } from '../../core/schedules/cron';
 import { DAILY_JOBS, seedExamples } from '../../core/missions/examples';
@@ -13,7 +17,7 @@ import { createSql } from '../../db/sql';
 import { createTemporalClient } from '../../lib/temporal';
 import { json, type ApiClient, type TestApp } from '../helpers/app';
 import { appWithTemporalDown, reconcileDeps } from '../helpers/temporal-down';
-import { type MissionEnv, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
+import { type MissionEnv, eventually, makeMission, makePattern, missionEnv, result } from '../helpers/missions';
 
 let t: TestApp;
 let env: MissionEnv;
@@ -197,6 +201,111 @@ describe('PostgreSQL first, then Temporal', () => {
     expect(new Set(ids).size).toBe(2);
     for (const id of ids) expect((await t.deps.temporal.client.workflow.getHandle(id).describe()).workflowId).toBe(id);
     expect(await listAudit(t.db.sql, { action: 'schedule.run_now', entityId: `mission-${m}`, limit: 5 })).toHaveLength(2);
+  });
+});
+
+// ---- backfill ----------------------------------------------------------------------------
+
+const HOUR = 3_600_000;
+/** Temporal's name for the run a schedule starts for `at`: the time to the second. */
+const runFor = (missionId: string, at: Date) => `mission-${missionId}-scheduled-${at.toISOString().replace('.000Z', 'Z')}`;
+const workflowIds = async (query: string) => {
+  const ids: string[] = [];
+  for await (const w of t.deps.temporal.client.workflow.list({ query })) ids.push(w.workflowId);
+  return ids.sort();
+};
+const scheduledRuns = (missionId: string) => workflowIds(`MissionId='${missionId}' AND MissionTrigger='scheduled'`);
+/** An hourly mission whose schedule is created paused, so that only a backfill starts its runs. */
+const pausedHourly = (cron = '0 * * * *') => makeMission(operator, { ...scheduled(cron), schedule: { cron, timezone: 'UTC', paused: true, note: 'backfill only' } });
+const backfill = (api: ApiClient, missionId: string, body: Record<string, unknown>) => api.request('POST', `/api/schedules/${missionId}/backfill`, body);
+
+describe('backfilling a schedule', () => {
+  it('starts, through Temporal, the runs an hourly schedule would have started in a 2-hour range (even while paused), and audits it once', async () => {
+    const m = await pausedHourly();
+    const hour = Math.floor(Date.now() / HOUR) * HOUR;
+    const start = new Date(hour - 5 * HOUR + 30 * 60_000); // hh:30, five hours back: the range holds two hours' starts
+    const end = new Date(start.getTime() + 2 * HOUR);
+    const expected = [new Date(hour - 4 * HOUR), new Date(hour - 3 * HOUR)];
+
+    const res = await backfill(operator, m, { start: start.toISOString(), end: end.toISOString() });
+    expect(res.status, JSON.stringify(await res.clone().json())).toBe(202);
+    expect(await json(res)).toMatchObject({
+      backfilled: true, missionId: m, scheduleId: `mission-${m}`, overlap: 'allow_all', runs: 2,
+      scheduledTimes: expected.map((d) => d.toISOString().replace('.000Z', 'Z')),
+    });
+
+    const ids = expected.map((d) => runFor(m, d));
+    expect(await eventually(() => scheduledRuns(m), (r) => r.length >= 2)).toEqual(ids.sort());
+    for (const id of ids) expect(await result(t, id)).toMatchObject({ status: 'Completed', trigger: 'scheduled' });
+    // Temporal's own record of what the schedule did: exactly these two, nothing on its own (it is paused).
+    const d = await scheduleOf(m).describe();
+    expect(d.info.recentActions.map((a) => a.action.workflow.workflowId).sort()).toEqual(ids.sort());
+    expect(d.state.paused).toBe(true);
+
+    const audited = await listAudit(t.db.sql, { action: 'schedule.backfilled', entityId: `mission-${m}`, limit: 5 });
+    expect(audited).toEqual([expect.objectContaining({
+      actor: env.operatorName,
+      details: { missionId: m, start: start.toISOString().replace('.000Z', 'Z'), end: end.toISOString().replace('.000Z', 'Z'), overlap: 'allow_all', runs: 2 },
+    })]);
+  });
+
+  it('refuses a bad range with a 400 that says why, an unknown mission with a 404, a paused mission with a 409, a viewer with a 403; nothing starts', async () => {
+    const m = await pausedHourly();
+    const minutely = await pausedHourly('* * * * *');
+    const yearly = await pausedHourly('0 3 1 1 *');
+    const now = Date.now();
+    const at = (ms: number) => new Date(ms).toISOString();
+    const lastYear = new Date().getUTCFullYear() - 1;
+    const cases: [string, string, Record<string, unknown>, RegExp][] = [
+      ['end before start', m, { start: at(now - 2 * HOUR), end: at(now - 3 * HOUR) }, /^The end \(.+\) must be after the start/],
+      ['end equal to start', m, { start: at(now - 2 * HOUR), end: at(now - 2 * HOUR) }, /must be after the start/],
+      ['end in the future', m, { start: at(now - HOUR), end: at(now + HOUR) }, /^A backfill covers past times only: the end \(.+\) is later than now/],
+      ['more than 31 days', m, { start: at(now - 40 * 24 * HOUR), end: at(now - 24 * HOUR) }, /at most 31 days at a time/],
+      ['not a date', m, { start: 'tomorrow', end: at(now - HOUR) }, /^start: must be a date and time with its offset/],
+      ['no such day', m, { start: '2026-02-30T00:00:00Z', end: at(now - HOUR) }, /^start: must be a date and time/],
+      ['no offset', m, { start: '2026-01-10T10:00:00', end: '2026-01-10T12:00:00' }, /^start: must be a date and time with its offset/],
+      ['no end', m, { start: at(now - HOUR) }, /^end: /],
+      ['an unknown overlap', m, { start: at(now - 3 * HOUR), end: at(now - HOUR), overlap: 'sometimes' }, /^overlap: must be one of skip, buffer_one/],
+      ['an unknown key', m, { start: at(now - 3 * HOUR), end: at(now - HOUR), count: 3 }, /count/],
+      ['more than 50 runs', minutely, { start: at(now - 3 * HOUR), end: at(now - HOUR) }, /starts 12\d runs; a backfill starts at most 50, so choose a shorter range/],
+      ['no run in the range', yearly, { start: `${lastYear}-01-02T00:00:00Z`, end: `${lastYear}-01-02T02:00:00Z` }, /starts no run between .+: there is nothing to backfill/],
+    ];
+    for (const [label, missionId, body, message] of cases) {
+      const res = await backfill(operator, missionId, body);
+      expect(res.status, label).toBe(400);
+      const { error } = await json(res);
+      expect(error.code, label).toBe('validation_failed');
+      expect(error.message, label).toMatch(message);
+    }
+    const range = { start: at(now - 3 * HOUR), end: at(now - HOUR) };
+    expect((await backfill(operator, 'not-a-mission', range)).status).toBe(400);
+    const unknown = await backfill(operator, randomUUID(), range);
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error).toMatchObject({ code: 'not_found', message: 'Mission was not found.' });
+    const denied = await backfill(viewer, m, range);
+    expect(denied.status).toBe(403);
+    expect((await json(denied)).error.message).toMatch(/needs the OPERATOR role/);
+
+    expect((await operator.request('POST', `/api/missions/${m}/pause`, { reason: 'audit week' })).status).toBe(200);
+    const paused = await backfill(operator, m, range);
+    expect(paused.status).toBe(409);
+    expect((await json(paused)).error.message).toMatch(/is paused, so the runs a backfill starts would stop at once; resume the mission first/);
+
+    for (const id of [m, minutely, yearly]) {
+      expect(await listAudit(t.db.sql, { action: 'schedule.backfilled', entityId: `mission-${id}`, limit: 5 })).toEqual([]);
+      expect((await scheduleOf(id).describe()).info.recentActions).toEqual([]);
+      expect(await scheduledRuns(id)).toEqual([]);
+    }
+  });
+
+  it('temporal schedule backfill, as the README writes it, starts the runs of that range', async () => {
+    const m = await pausedHourly();
+    const readme = ['schedule', 'backfill', '--schedule-id', `mission-${m}`, '--start-time', '2026-01-10T10:30:00Z', '--end-time', '2026-01-10T12:30:00Z', '--overlap-policy', 'AllowAll'];
+    await promisify(execFile)(inject('temporalCli'), [...readme, '--address', inject('temporalAddress'), '--namespace', t.config.TEMPORAL_NAMESPACE], {
+      timeout: 15_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    });
+    const ids = [runFor(m, new Date('2026-01-10T11:00:00Z')), runFor(m, new Date('2026-01-10T12:00:00Z'))];
+    expect(await eventually(() => scheduledRuns(m), (r) => r.length >= 2)).toEqual(ids);
   });
 });
 

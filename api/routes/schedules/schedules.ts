@@ -1,8 +1,9 @@
 // /api/schedules: every mission schedule with its next runs from Temporal;
-// pause (with a note), unpause, and run now.
+// pause (with a note), unpause, run now, and backfill a past time range.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listMissions, getMission } from '../../../core/missions/missions';
+import { backfillBody, backfillSchedule } from '../../../core/schedules/backfill';
 import { describeSchedule, pauseSchedule, runScheduleNow } from '../../../core/schedules/schedules';
 import { actorOf } from '../../../core/access/users';
 import { NotFoundError } from '../../../lib/errors';
@@ -56,6 +57,13 @@ export function scheduleRoutes(deps: AppDeps) {
     // A run of its own, started at once (not Temporal's trigger, which skips while a run is open).
     const run = await runScheduleNow(deps.sql, deps.temporal, mission.id, actorOf(c.get('user')!));
     return c.json({ triggered: true, ...run }, 202);
+  });
+
+  // Temporal's schedule backfill: the runs the schedule would have started in [start, end], audited once.
+  app.post('/:missionId/backfill', authorize('OPERATOR'), valid('param', idParam), valid('json', backfillBody), async (c) => {
+    const { start, end, overlap } = c.req.valid('json');
+    const done = await backfillSchedule(deps.sql, deps.temporal, c.req.valid('param').missionId, { start: new Date(start), end: new Date(end), overlap }, actorOf(c.get('user')!));
+    return c.json({ backfilled: true, ...done, runs: done.scheduledTimes.length }, 202);
   });
 
   return app;

@@ -1,14 +1,19 @@
 // Schedules (/schedules): every mission schedule with its cron in words, its
-// time zone and its next runs in that zone; operators pause (with a note),
-// unpause and run now, and the schedule's row re-renders. A schedule that
-// Temporal cannot describe shows its error in its row, not a failed page.
+// time zone, its next runs in that zone and its recent runs with their status;
+// operators pause (with a note), unpause, run now and backfill a past range, and
+// the schedule's row re-renders. Each row is described on its own deadline: a
+// schedule Temporal is slow to describe shows a placeholder (and can be loaded
+// again on its own), one it cannot describe shows its error; neither fails the page.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { describeCron, formatInZone } from '../../../core/schedules/cron';
+import { backfillSchedule, DEFAULT_BACKFILL_OVERLAP, MAX_BACKFILL_DAYS, MAX_BACKFILL_RUNS } from '../../../core/schedules/backfill';
+import { describeCron, formatInZone, zonedInstant, zonedLocal } from '../../../core/schedules/cron';
 import { getMission, listMissions, type Mission } from '../../../core/missions/missions';
-import { describeSchedule, pauseSchedule, runScheduleNow, type ScheduleView } from '../../../core/schedules/schedules';
+import { OVERLAP_POLICIES } from '../../../core/missions/schemas';
+import { loadScheduleOverviews, type OverviewOptions, type RecentRun } from '../../../core/schedules/overview';
+import { pauseSchedule, runScheduleNow, type ScheduleView } from '../../../core/schedules/schedules';
 import { actorOf } from '../../../core/access/users';
-import { NotFoundError } from '../../../lib/errors';
+import { NotFoundError, ValidationError } from '../../../lib/errors';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
@@ -18,6 +23,8 @@ import { readForm, redirect, str } from '../common';
 import { flash, flashing, formProblem, isHtmx } from '../form-problem';
 
 const PER_PAGE = 20;
+/** A row loaded again on its own waits longer than the page does. */
+const ROW_RETRY_TIMEOUT_MS = 8000;
 const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
 const pageQuery = z.object({ offset: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(1_000_000).default(0)) });
 
@@ -30,32 +37,57 @@ export interface ScheduleRow {
   timezone: string;
   view: ScheduleView | null;
   nextRuns: { at: Date; text: string }[];
+  recentRuns: (RecentRun & { startedText: string; scheduledText: string | null })[];
+  /** Temporal did not describe it in time: a placeholder with a way to load it again. */
+  timedOut: boolean;
   error: string | null;
+  backfill: { start: string; end: string; max: string; overlap: string; maxDays: number; maxRuns: number };
 }
+
+/** The backfill form's choices, in words. */
+export const BACKFILL_OVERLAPS: { value: (typeof OVERLAP_POLICIES)[number]; text: string }[] = [
+  { value: 'allow_all', text: 'start them all at once' },
+  { value: 'buffer_all', text: 'one after another' },
+  { value: 'skip', text: 'skip a run while another is open' },
+];
 
 export function schedulePages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
-  const rowOf = async (m: Pick<Mission, 'id' | 'name' | 'status' | 'schedule'>): Promise<ScheduleRow> => {
-    const cron = m.schedule?.cron ?? '';
-    const base = { missionId: m.id, missionName: m.name, missionStatus: m.status, cron, cronText: describeCron(cron) };
-    try {
-      const view = await describeSchedule(deps.temporal, m);
-      const nextRuns = view.nextRuns.map((at) => ({ at, text: formatInZone(at, view.timezone) }));
-      return { ...base, timezone: view.timezone, view, nextRuns, error: null };
-    } catch (err) {
-      const p = formProblem(err);
-      const message = p?.message ?? 'Temporal could not describe this schedule right now.';
-      if (!p) deps.logger.warn({ err, missionId: m.id }, 'describing a schedule failed');
-      return { ...base, timezone: m.schedule?.timezone ?? 'UTC', view: null, nextRuns: [], error: message };
-    }
+  const rowsOf = async (missions: Mission[], opts: OverviewOptions = {}): Promise<ScheduleRow[]> => {
+    const overviews = await loadScheduleOverviews(deps.sql, deps.temporal, missions, opts);
+    const now = new Date();
+    return missions.map((m, i) => {
+      const o = overviews[i]!;
+      const cron = m.schedule?.cron ?? '';
+      const timezone = o.view?.timezone ?? m.schedule?.timezone ?? 'UTC';
+      const backfill = {
+        start: zonedLocal(new Date(now.getTime() - 86_400_000), timezone), end: zonedLocal(now, timezone), max: zonedLocal(now, timezone),
+        overlap: DEFAULT_BACKFILL_OVERLAP, maxDays: MAX_BACKFILL_DAYS, maxRuns: MAX_BACKFILL_RUNS,
+      };
+      let error: string | null = null;
+      if (!o.view && !o.timedOut) {
+        const p = formProblem(o.error);
+        error = p?.message ?? 'Temporal could not describe this schedule right now.';
+        if (!p) deps.logger.warn({ err: o.error, missionId: m.id }, 'describing a schedule failed');
+      }
+      return {
+        missionId: m.id, missionName: m.name, missionStatus: m.status, cron, cronText: describeCron(cron), timezone, view: o.view,
+        nextRuns: (o.view?.nextRuns ?? []).map((at) => ({ at, text: formatInZone(at, timezone) })),
+        recentRuns: o.recentRuns.map((r) => ({
+          ...r, startedText: formatInZone(r.startedAt, timezone), scheduledText: r.scheduledFor ? formatInZone(r.scheduledFor, timezone) : null,
+        })),
+        timedOut: o.timedOut, error, backfill,
+      };
+    });
   };
+  const rowOf = async (m: Mission, opts: OverviewOptions = {}) => (await rowsOf([m], opts))[0]!;
 
   const list = async (c: Context<AppEnv>, offset: number, error?: string, status = 200) => {
     const page = await listMissions(deps.sql, { scheduled: true, limit: PER_PAGE, offset });
-    const rows = await Promise.all(page.items.map(rowOf));
+    const rows = await rowsOf(page.items);
     return renderer.respond(c, { page: 'pages/schedules/schedules', partial: 'partials/schedules/schedules-list' }, {
-      title: 'Schedules', rows, total: page.total, offset, perPage: PER_PAGE, error,
+      title: 'Schedules', rows, total: page.total, offset, perPage: PER_PAGE, error, overlaps: BACKFILL_OVERLAPS,
     }, status);
   };
 
@@ -81,8 +113,14 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
     if (!isHtmx(c)) return redirect(c, '/schedules');
     flash(c, 'ok', done);
     const row = await rowOf(await getMission(deps.sql, missionId));
-    return renderer.fragment(c, 'partials/schedules/schedule-row', { row });
+    return renderer.fragment(c, 'partials/schedules/schedule-row', { row, overlaps: BACKFILL_OVERLAPS });
   };
+
+  // One row again, for the placeholder's "Load again": waits longer than the page.
+  app.get('/schedules/:missionId/row', authorize('VIEWER'), valid('param', idParam), async (c) => {
+    const row = await rowOf(await scheduled(c.req.valid('param').missionId), { timeoutMs: ROW_RETRY_TIMEOUT_MS });
+    return renderer.fragment(c, 'partials/schedules/schedule-row', { row, overlaps: BACKFILL_OVERLAPS });
+  });
 
   // The same rule for the note as the API's (a cut at 500 characters could split a character in two).
   const noteOf = async (c: Context<AppEnv>) => noteBody.parse({ note: str(await readForm(c), 'note') || undefined }).note;
@@ -109,6 +147,30 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
       return `Started a run of ${m.name} (${run.workflowId}).`;
     }),
   );
+
+  /** A datetime-local field, read in the schedule's own time zone. */
+  const localTime = (value: string, label: string, timezone: string): Date => {
+    if (!value) throw new ValidationError(`${label}: enter a date and time.`, [{ path: label.toLowerCase(), message: 'required' }]);
+    const at = zonedInstant(value, timezone);
+    if (!at) throw new ValidationError(`${label}: "${value}" is not a date and time like 2026-11-30T09:00.`, [{ path: label.toLowerCase(), message: 'not a date and time' }]);
+    return at;
+  };
+
+  app.post('/schedules/:missionId/backfill', authorize('OPERATOR'), valid('param', idParam), async (c) => {
+    const form = await readForm(c);
+    return act(c, async (m) => {
+      const timezone = m.schedule!.timezone;
+      const overlap = str(form, 'overlap') || DEFAULT_BACKFILL_OVERLAP;
+      if (!(OVERLAP_POLICIES as readonly string[]).includes(overlap)) throw new ValidationError(`Overlap: "${overlap}" is not one of ${OVERLAP_POLICIES.join(', ')}.`);
+      const range = {
+        start: localTime(str(form, 'start'), 'Start', timezone), end: localTime(str(form, 'end'), 'End', timezone),
+        overlap: overlap as (typeof OVERLAP_POLICIES)[number],
+      };
+      const done = await backfillSchedule(deps.sql, deps.temporal, m.id, range, actorOf(c.get('user')!));
+      const n = done.scheduledTimes.length;
+      return `Backfilling ${m.name}: Temporal is starting ${n} run${n === 1 ? '' : 's'}, for ${formatInZone(range.start, timezone)} to ${formatInZone(range.end, timezone)}.`;
+    });
+  });
 
   return app;
 }
