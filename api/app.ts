@@ -22,6 +22,7 @@ import { injectRoutes } from './routes/patterns/inject';
 import { missionRunRoutes } from './routes/missions/actions';
 import { missionRoutes } from './routes/missions/missions';
 import { runRoutes } from './routes/runs/runs';
+import { batchRunRoutes } from './routes/runs/batch';
 import { scheduleRoutes } from './routes/schedules/schedules';
 import { patternRoutes } from './routes/patterns/patterns';
 import { safetyRoutes } from './routes/safety/safety';
@@ -50,7 +51,7 @@ export interface CreatedApp {
 
 export function createApp(deps: AppDeps): CreatedApp {
   const app = new Hono<AppEnv>();
-  const renderer = createRenderer({ globals: layoutGlobals(deps.sql) });
+  const renderer = createRenderer({ globals: layoutGlobals(deps.sql, deps.logger) });
   const cookieName = deps.config.MC_COOKIE_SECURE ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
 
   app.use(requestId({ headerName: 'X-Request-Id', limitLength: 64 }));
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/missions', missionRoutes(deps));
   app.route('/api/missions', missionRunRoutes(deps));
   app.route('/api', runRoutes(deps));
+  app.route('/api', batchRunRoutes(deps));
   app.route('/api/schedules', scheduleRoutes(deps));
   app.route('/api/alerts', alertRoutes(deps));
   app.route('/api/events', eventRoutes(deps));

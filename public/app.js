@@ -102,3 +102,118 @@ document.addEventListener('flash', (event) => {
   note.textContent = String(event.detail.text ?? '');
   region.replaceChildren(note);
 });
+
+// ---- live pages -------------------------------------------------------------------------------
+// One EventSource per page follows the event stream (/live/events). An element with data-live="<url>"
+// is fetched again, and morphed in place, when an event concerns it: data-live-run="<workflowId>" for one
+// run's events, data-live-types="run. task." for events whose type starts with one of the prefixes (empty:
+// every event). A morph keeps what the reader was doing: open <details>, forms they opened, text they typed,
+// focus and scroll. Without the stream, the page says so and polls instead.
+const LIVE_POLL_MS = 10000;
+
+function concerns(el, event) {
+  const run = el.dataset.liveRun;
+  if (run !== undefined) return event.runId === run;
+  const types = (el.dataset.liveTypes || '').split(/\s+/).filter(Boolean);
+  return !types.length || types.some((t) => event.type.startsWith(t));
+}
+
+const pending = new Map();
+const settling = new Map();
+function fetchLive(el) {
+  if (!el.isConnected || !el.dataset.live || !window.htmx) return;
+  // Marked as a live refresh: every page woken by one event shares the server's one read of what changed.
+  window.htmx.ajax('GET', el.dataset.live, { source: el, target: el, swap: 'morph', headers: { 'X-Live-Refresh': '1' } });
+}
+function refresh(el) {
+  // Events come in bursts (a task ends, the next starts): one refresh per burst...
+  if (!pending.has(el)) pending.set(el, setTimeout(() => (pending.delete(el), fetchLive(el)), 60));
+  // ...and one more once the burst is over: Temporal's run lists catch up a moment after a run changes.
+  clearTimeout(settling.get(el));
+  settling.set(el, setTimeout(() => (settling.delete(el), fetchLive(el)), 1200));
+}
+const liveElements = () => document.querySelectorAll('[data-live]');
+
+function setLiveStatus(state, text) {
+  const status = document.getElementById('live-status');
+  if (!status) return;
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+function edited(el) {
+  if (el instanceof HTMLTextAreaElement) return el.value !== el.defaultValue;
+  if (el instanceof HTMLInputElement) return el.type === 'checkbox' || el.type === 'radio' ? el.checked !== el.defaultChecked : el.value !== el.defaultValue;
+  if (el instanceof HTMLSelectElement) return [...el.options].some((o) => o.selected !== o.defaultSelected);
+  return false;
+}
+
+function keepReaderState() {
+  const morph = window.Idiomorph;
+  if (!morph) return;
+  morph.defaults.ignoreActiveValue = true;
+  morph.defaults.callbacks.beforeAttributeUpdated = (attr, el) => {
+    if (attr === 'open' && el instanceof HTMLDetailsElement) return false; // the reader opened or closed it
+    if (attr === 'hidden' && el.id && document.querySelector(`[data-toggle="${CSS.escape(el.id)}"][aria-expanded]`)) return false; // a form they toggled
+    if (attr === 'aria-expanded' && el.hasAttribute('data-toggle')) return false;
+    if ((attr === 'value' || attr === 'checked' || attr === 'selected') && edited(el)) return false; // what they typed or chose
+    return true;
+  };
+}
+
+function followLive() {
+  const url = document.body && document.body.dataset.liveStream;
+  if (!url || !liveElements().length) return;
+  if (typeof EventSource === 'undefined') return pollInstead('Live updates are not available in this browser; this page refreshes every 10 s.');
+  let source;
+  let poller;
+  let downSince = null;
+  const open = () => {
+    source = new EventSource(url);
+    source.addEventListener('ready', () => {
+      downSince = null;
+      if (poller) {
+        clearInterval(poller);
+        poller = undefined;
+      }
+      // What changed between this page's rendering (or the last connection) and now: one look (204 if nothing).
+      for (const el of liveElements()) refresh(el);
+      setLiveStatus('live', 'Live');
+    });
+    source.onmessage = (message) => {
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      for (const el of liveElements()) if (concerns(el, event)) refresh(el);
+    };
+    // The browser reconnects by itself, resuming after the last event it saw (Last-Event-ID).
+    source.onerror = () => {
+      downSince ??= Date.now();
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused outright (signed out, or the server answered an error): try again shortly.
+        setTimeout(open, 3000);
+      }
+      if (Date.now() - downSince > 5000 && !poller) {
+        poller = setInterval(() => liveElements().forEach(refresh), LIVE_POLL_MS);
+        setLiveStatus('polling', 'Live updates are interrupted; refreshing every 10 s while reconnecting…');
+      } else if (!poller) {
+        setLiveStatus('reconnecting', 'Reconnecting…');
+      }
+    };
+  };
+  open();
+  window.addEventListener('pagehide', () => source && source.close());
+}
+
+function pollInstead(text) {
+  setInterval(() => liveElements().forEach(refresh), LIVE_POLL_MS);
+  setLiveStatus('polling', text);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  keepReaderState();
+  followLive();
+});

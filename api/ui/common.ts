@@ -4,15 +4,23 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { describeLive, getSafety, isLive } from '../../core/safety/settings';
 import type { Sql } from '../../db/sql';
+import type { Logger } from '../../lib/logger';
+import { eventStreamOf } from '../../core/events/stream';
 import { AppError, ValidationError } from '../../lib/errors';
 import { jsonValue } from '../../core/patterns/schemas';
 import type { AppEnv } from '../context';
 import { UNREADABLE_FORM } from '../middleware/read-input';
 import type { LayoutGlobals } from '../render';
 
-/** Every page shows a banner while anything could reach the outside world; read at most once a second. */
-export function layoutGlobals(sql: Sql): LayoutGlobals {
+/**
+ * Every page shows a banner while anything could reach the outside world; read at most once a second,
+ * and again at once after a safety change.
+ */
+export function layoutGlobals(sql: Sql, logger: Logger): LayoutGlobals {
   let cached: { at: number; value: Record<string, unknown> } | undefined;
+  eventStreamOf(sql, logger).onEvent((e) => {
+    if (e.type.startsWith('safety.')) cached = undefined;
+  });
   return async (c) => {
     if (!c.get('user')) return {};
     if (cached && Date.now() - cached.at < 1000) return cached.value;

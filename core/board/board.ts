@@ -7,6 +7,7 @@ import { listAlerts } from '../alerts/alerts';
 import { listAudit, type AuditRow } from '../audit/audit-log';
 import { countRuns, countRunsByExecutionStatus, listRuns, type RunFilter, type RunSummary } from '../runs/visibility';
 import { listMissions, type Mission } from '../missions/missions';
+import { LiveCache } from '../events/live-cache';
 
 export const BOARD_COLUMNS: { status: MissionStatus; label: string }[] = [
   { status: 'Running', label: 'Running' },
@@ -31,10 +32,8 @@ export interface Board {
 }
 
 const PER_COLUMN = 12;
-/** How long a loaded board serves every viewer with the same filters (the UI polls every 3 s). */
-const LIST_TTL_MS = 2000;
-/** Counts move slowly and cost a visibility call each: kept longer. */
-const COUNT_TTL_MS = 10_000;
+/** How long a loaded board serves every viewer with the same filters, unless an event drops it first. */
+const BOARD_TTL_MS = 1000;
 
 const CLOSED: Record<string, MissionStatus> = { Completed: 'Completed', Failed: 'Failed', TimedOut: 'Failed', Canceled: 'Cancelled', Terminated: 'Cancelled' };
 
@@ -51,7 +50,7 @@ async function columnCounts(temporal: TemporalHandle, base: RunFilter): Promise<
   return counts;
 }
 
-async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFilters, counts: (base: RunFilter) => Promise<Record<MissionStatus, number>>): Promise<Board> {
+async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
   const narrowed = !!(filters.priority || filters.q);
   const missionIds = narrowed
     ? (await sql<{ id: string }[]>`
@@ -64,49 +63,36 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
   const base: RunFilter = { containerId: filters.containerId, trigger: filters.trigger, missionIds };
   const [drafts, count, ...lists] = await Promise.all([
     filters.trigger ? Promise.resolve({ items: [], total: 0 }) : listMissions(sql, { status: 'draft', containerId: filters.containerId, priority: filters.priority, q: filters.q, limit: PER_COLUMN, offset: 0 }),
-    counts(base),
+    columnCounts(temporal, base),
     ...BOARD_COLUMNS.map((col) => listRuns(temporal, { ...base, status: col.status }, PER_COLUMN)),
   ]);
-  return { drafts, columns: BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: count[col.status] })), filters };
+  // A column that shows fewer cards than it could holds them all: its count is what it shows (counts and
+  // lists are separate visibility calls, a few milliseconds apart), and no column counts fewer than it shows.
+  const counted = (runs: RunSummary[], n: number) => (runs.length < PER_COLUMN ? runs.length : Math.max(n, runs.length));
+  return { drafts, columns: BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: counted(lists[i]!.runs, count[col.status]) })), filters };
 }
 
-export type BoardLoader = (filters: BoardFilters) => Promise<Board>;
+export interface BoardLoader {
+  /** `fresh` loads anew (and shares that load from then on). */
+  (filters: BoardFilters, opts?: { fresh?: boolean }): Promise<Board>;
+  /** Drops every loaded board (an event said runs or missions changed). */
+  invalidate(): void;
+}
 
 /**
- * Loads boards through a short shared cache: every open board polls, and each
- * load costs Temporal visibility calls, which the server rate-limits per
- * namespace. Viewers with the same filters share one load (in flight or done),
- * so the calls per second stay flat however many boards are open.
+ * Loads boards through a shared cache: viewers with the same filters share one load (in flight or done),
+ * so Temporal's visibility calls stay flat however many boards are open. A board's counts and lists come
+ * from the same load, so they agree; events drop the cache, and the TTL bounds what an event could miss.
  */
-export function createBoardLoader(sql: Sql, temporal: TemporalHandle, opts: { listTtlMs?: number; countTtlMs?: number } = {}): BoardLoader {
-  const boards = new Map<string, { at: number; board: Promise<Board> }>();
-  const counts = new Map<string, { at: number; counts: Promise<Record<MissionStatus, number>> }>();
-  const listTtl = opts.listTtlMs ?? LIST_TTL_MS;
-  const countTtl = opts.countTtlMs ?? COUNT_TTL_MS;
-  const cachedCounts = (base: RunFilter) => {
-    const key = JSON.stringify(base);
-    const hit = counts.get(key);
-    if (hit && Date.now() - hit.at < countTtl) return hit.counts;
-    const entry = { at: Date.now(), counts: columnCounts(temporal, base) };
-    entry.counts.catch(() => counts.delete(key));
-    counts.set(key, entry);
-    return entry.counts;
-  };
-  return (filters) => {
-    const key = JSON.stringify(filters);
-    const hit = boards.get(key);
-    if (hit && Date.now() - hit.at < listTtl) return hit.board;
-    if (boards.size > 200) boards.clear(); // many distinct searches: start over rather than grow
-    const entry = { at: Date.now(), board: loadBoardNow(sql, temporal, filters, cachedCounts) };
-    entry.board.catch(() => boards.delete(key));
-    boards.set(key, entry);
-    return entry.board;
-  };
+export function createBoardLoader(sql: Sql, temporal: TemporalHandle, opts: { ttlMs?: number } = {}): BoardLoader {
+  const boards = new LiveCache<Board>(opts.ttlMs ?? BOARD_TTL_MS, 200);
+  const loader = (filters: BoardFilters, o: { fresh?: boolean } = {}) => boards.get(JSON.stringify(filters), () => loadBoard(sql, temporal, filters), o);
+  return Object.assign(loader, { invalidate: () => boards.clear() });
 }
 
 /** One board, loaded now (no cache). */
 export function loadBoard(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
-  return loadBoardNow(sql, temporal, filters, (base) => columnCounts(temporal, base));
+  return loadBoardNow(sql, temporal, filters);
 }
 
 export interface FeedItem {

@@ -101,6 +101,7 @@ export interface EventStreamOptions {
 export class EventStream {
   private head = 0;
   private readonly subscribers = new Set<Subscriber>();
+  private readonly listeners = new Set<(e: MissionEvent) => void>();
   private reading: Promise<void> | null = null;
   private again = false;
   private timer?: NodeJS.Timeout;
@@ -136,6 +137,16 @@ export class EventStream {
     await this.reading?.catch(() => {});
     await this.unlisten?.().catch(() => {});
     this.unlisten = undefined;
+  }
+
+  /**
+   * Calls `fn` with every new event, before any subscriber hears of it: caches drop what an event made
+   * stale before a page that the same event woke asks for it again. Starts the reader; returns the undo.
+   */
+  onEvent(fn: (e: MissionEvent) => void): () => void {
+    this.listeners.add(fn);
+    void this.start().catch((err) => this.logger.warn({ err: (err as Error).message }, 'event stream: could not start; caches expire by time only'));
+    return () => this.listeners.delete(fn);
   }
 
   /** How many subscribers are connected (for tests and metrics). */
@@ -191,6 +202,13 @@ export class EventStream {
       const page = await listEvents(this.sql, { after: this.head }, PAGE);
       for (const e of page) {
         this.head = Number(e.id);
+        for (const fn of this.listeners) {
+          try {
+            fn(e);
+          } catch (err) {
+            this.logger.warn({ err: (err as Error).message }, 'event stream: a listener failed');
+          }
+        }
         for (const s of this.subscribers) s.offer(e);
       }
       if (page.length < PAGE) return;

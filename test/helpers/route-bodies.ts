@@ -34,6 +34,8 @@ export const apiBodies = (fx: Fixtures): Record<string, Record<string, unknown>>
     'POST /api/runs/:workflowId/pause': reason, 'POST /api/runs/:workflowId/resume': reason, 'POST /api/runs/:workflowId/cancel': reason,
     'POST /api/runs/:workflowId/decisions': { taskId: fx.taskId, action: 'approve_with_notes', notes: 'n', output: { x: 'y' } },
     'POST /api/schedules/:missionId/pause': { note: 'n' }, 'POST /api/schedules/:missionId/unpause': { note: 'n' }, 'POST /api/schedules/:missionId/run': {},
+    'POST /api/schedules/:missionId/backfill': { start: '2026-01-10T10:30:00Z', end: '2026-01-10T12:30:00Z', overlap: 'allow_all' },
+    'POST /api/runs/cancel': { workflowIds: [fx.workflowId], reason: 'r' },
     'POST /api/alerts/:id/ack': {},
   };
 };
@@ -62,6 +64,8 @@ export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> =>
     '/patterns/:id/active': { active: 'true' }, '/patterns/:id/delete': {},
     '/containers': container, '/containers/:id': container, '/containers/:id/delete': {},
     '/schedules/:missionId/pause': { note: 'n' }, '/schedules/:missionId/unpause': { note: 'n' }, '/schedules/:missionId/run': {},
+    '/runs/cancel': { workflowIds: fx.workflowId, reason: 'r', status: 'Running', sort: 'oldest', from: '2026-01-01', to: '2026-12-31' },
+    '/schedules/:missionId/backfill': { start: '2026-01-10T10:30', end: '2026-01-10T12:30', overlap: 'allow_all' },
     '/settings/safety/dry-run': { dryRun: 'true' }, '/settings/safety/channels/:channel': { enabled: 'false' },
     '/settings/users': { username: 'fuzzed2', password: 'password-123456', role: 'VIEWER', displayName: 'F' },
     '/settings/users/:id/role': { role: 'VIEWER' }, '/settings/users/:id/disabled': { disabled: 'false' },

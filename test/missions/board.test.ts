@@ -42,7 +42,7 @@ describe('the board', () => {
     expect(other.columns.every((c) => c.count === 0 && c.runs.length === 0)).toBe(true);
   });
 
-  it('shares one load between viewers with the same filters, and counts longer than lists', async () => {
+  it('shares one load between viewers with the same filters (counts and lists together), until an event drops it', async () => {
     const workflow = env.t.deps.temporal.client.workflow;
     const calls = { list: 0, count: 0 };
     const list = workflow.list.bind(workflow);
@@ -50,13 +50,15 @@ describe('the board', () => {
     workflow.list = (...args) => (calls.list++, list(...args));
     workflow.count = (...args) => (calls.count++, count(...args));
     try {
-      const load = createBoardLoader(env.t.db.sql, env.t.deps.temporal, { listTtlMs: 300, countTtlMs: 60_000 });
+      const load = createBoardLoader(env.t.db.sql, env.t.deps.temporal, { ttlMs: 60_000 });
       const boards = await Promise.all(Array.from({ length: 8 }, () => load({ containerId: env.containerId })));
       expect(new Set(boards).size).toBe(1);
       expect(calls).toEqual({ list: 6, count: 4 }); // six columns, three open counts and one grouped closed count
-      await new Promise((r) => setTimeout(r, 350));
       await load({ containerId: env.containerId });
-      expect(calls).toEqual({ list: 12, count: 4 }); // lists refreshed, counts still cached
+      expect(calls).toEqual({ list: 6, count: 4 }); // still the same load
+      load.invalidate();
+      await load({ containerId: env.containerId });
+      expect(calls).toEqual({ list: 12, count: 8 }); // one new load: lists and counts of the same moment
     } finally {
       workflow.list = list;
       workflow.count = count;
@@ -71,7 +73,7 @@ describe('the board', () => {
     });
     const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
     const html = await (await env.t.app.request('/', { headers: { Cookie: cookie } })).text();
-    const poll = /id="board"[^>]*hx-get="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+    const poll = /id="board"[^>]*data-live="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
     const res = await env.t.app.request(poll, { headers: { Cookie: cookie, 'HX-Request': 'true' } });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');

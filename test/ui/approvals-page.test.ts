@@ -64,7 +64,7 @@ function cards(html: string): Map<string, string> {
 
 const ids = (html: string) => [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!);
 const attrs = (html: string, name: string) => [...html.matchAll(new RegExp(`\\s${name}="([^"]+)"`, 'g'))].map((m) => m[1]!);
-const version = (html: string) => /hx-get="\/approvals\?[^"]*v=([\w-]+)"/.exec(html)?.[1];
+const version = (html: string) => /data-live="\/approvals\?[^"]*v=([\w-]+)"/.exec(html)?.[1];
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -132,7 +132,7 @@ describe('the inbox narrowed to one mission', () => {
     expect([...cards(html).keys()].sort()).toEqual([...outreachRuns].sort());
     expect(html).toMatch(new RegExp(`<option value="${outreach}" selected>${OUTREACH}</option>`));
     expect(html).toContain(`<option value="${digest}">${DIGEST_HTML}</option>`);
-    expect(html).toContain(`hx-get="/approvals?missionId=${outreach}&amp;v=${version(html)}"`);
+    expect(html).toContain(`data-live="/approvals?missionId=${outreach}&amp;v=${version(html)}"`);
     const everything = await admin.get('/approvals?missionId=');
     expect(everything.status).toBe(200);
     expect(cards(await everything.text()).has(digestRuns[0]!)).toBe(true);
@@ -156,7 +156,7 @@ describe('the inbox narrowed to one mission', () => {
     expect(refreshed.status).toBe(200);
     const html = await refreshed.text();
     expect(html).toMatch(/^<div id="inbox"/);
-    expect(html).toContain(`hx-get="/approvals?missionId=${digest}&amp;v=`);
+    expect(html).toContain(`data-live="/approvals?missionId=${digest}&amp;v=`);
     const shown = [...(await inboxListing(admin, `/approvals?missionId=${digest}`, digestRuns).then(cards)).keys()];
     expect(shown.sort()).toEqual([...digestRuns].sort());
   });
@@ -188,7 +188,7 @@ describe('the inbox narrowed to one mission', () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('draft: approve recorded.');
-    expect(html).toContain(`hx-get="/approvals?missionId=${digest}&amp;v=`);
+    expect(html).toContain(`data-live="/approvals?missionId=${digest}&amp;v=`);
     expect(html).toContain(`name="missionId" value="${digest}"`);
     for (const wf of cards(html).keys()) expect([left, decided]).toContain(wf);
     expect((await t.deps.temporal.client.workflow.getHandle(decided).result()).tasks[0]!.decisions).toEqual([expect.objectContaining({ action: 'approve' })]);
@@ -290,33 +290,22 @@ describe('an admin in the browser', () => {
     await page.close();
   });
 
-  it('keeps what is being typed: the inbox waits to refresh while one of its forms is open', { timeout: 90_000 }, async () => {
+  it('keeps what is being typed: a note half-written survives another run’s approval arriving, pushed', { timeout: 90_000 }, async () => {
     const page = await newPage();
     await page.goto(`${web.url}/approvals?missionId=${outreach}`);
     const card = cardOf(page, outreachRuns[0]!);
     await card.waitFor();
-    // Every refresh the inbox asks for, and whether it was held back.
-    await page.evaluate(() => {
-      const seen: boolean[] = ((window as unknown as { inboxPolls: boolean[] }).inboxPolls = []);
-      document.addEventListener('htmx:beforeRequest', (e) => {
-        if ((e as CustomEvent).detail.elt.id === 'inbox') seen.push(e.defaultPrevented);
-      });
-    });
-    const polls = () => page.evaluate(() => (window as unknown as { inboxPolls: boolean[] }).inboxPolls);
+    await expect.poll(() => page.locator('#live-status').getAttribute('data-state'), POLL).toBe('live');
     await card.getByRole('button', { name: `Approve “draft” in ${OUTREACH} with notes…`, exact: true }).click();
     await page.keyboard.type('Half a thought');
-    const v = await page.locator('#inbox').getAttribute('hx-get');
+    const notes = card.locator('form:has(input[value=approve_with_notes]) textarea');
     outreachRuns.push(await waitingRun(outreach));
-    // The server has something new for this inbox; the page asks at least once and holds back.
-    await eventually(async () => (await admin.get(v!, HTMX)).status, (status) => status === 200);
-    await expect.poll(async () => (await polls()).length, POLL).toBeGreaterThan(0);
-    expect(await polls()).not.toContain(false);
-    expect(await card.locator('form:has(input[value=approve_with_notes]) textarea').inputValue()).toBe('Half a thought');
-    expect(await cardOf(page, outreachRuns[1]!).count()).toBe(0);
-    // Closed, the next refresh goes through and shows the new run.
-    await page.keyboard.press('Escape');
+    // The new run's card arrives by the stream, into the same page: no reload, nothing typed lost.
     await cardOf(page, outreachRuns[1]!).waitFor({ timeout: 30_000 });
-    expect(await polls()).toContain(false);
+    expect(await notes.inputValue()).toBe('Half a thought');
+    expect(await notes.isVisible()).toBe(true);
+    expect(await notes.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
     expect(consoleErrors).toEqual([]);
     await page.close();
   });
@@ -333,7 +322,7 @@ describe('an admin in the browser', () => {
     digestRuns.push(await waitingRun(digest));
     await cardOf(page, digestRuns[0]!).waitFor({ timeout: 30_000 });
     expect(await page.locator('#inbox article.approval-card').count()).toBe(1);
-    expect(await page.locator('#inbox').getAttribute('hx-get')).toMatch(new RegExp(`^/approvals\\?missionId=${digest}&v=`));
+    expect(await page.locator('#inbox').getAttribute('data-live')).toMatch(new RegExp(`^/approvals\\?missionId=${digest}&v=`));
     expect(consoleErrors).toEqual([]);
     await page.close();
   });

@@ -36,8 +36,11 @@ function filterOf(q: FilterQuery): EventFilter {
 /** How often an idle stream sends a comment, so proxies and browsers keep it open. */
 const KEEPALIVE_MS = 15_000;
 
-/** Follows the stream as server-sent events: `id` is the event id, `event` its type, `data` the envelope. */
-export function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQuery) {
+/**
+ * Follows the stream as server-sent events: `id` is the event id, `data` the envelope, and `event` its type
+ * (unless `named` is false: a page's EventSource then hears every event as a plain message).
+ */
+export function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQuery, named = true) {
   const after = parseCursor(c.req.header('Last-Event-ID') ?? q.after);
   const filter = filterOf(q);
   const stream = eventStreamOf(deps.sql, deps.logger);
@@ -51,7 +54,7 @@ export function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQuery) 
     const keepalive = setInterval(() => void sse.write(': keepalive\n\n').catch(() => sub.close()), KEEPALIVE_MS);
     try {
       for (let e = await sub.next(); e; e = await sub.next()) {
-        await sse.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(e) });
+        await sse.writeSSE({ id: e.id, ...(named ? { event: e.type } : {}), data: JSON.stringify(e) });
       }
     } finally {
       clearInterval(keepalive);
@@ -79,6 +82,6 @@ export function eventRoutes(deps: AppDeps) {
 /** The same stream for the UI's pages, with their session. */
 export function liveRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  app.get('/events', authorize('VIEWER'), valid('query', filterSchema), (c) => followEvents(deps, c, c.req.valid('query')));
+  app.get('/events', authorize('VIEWER'), valid('query', filterSchema), (c) => followEvents(deps, c, c.req.valid('query'), false));
   return app;
 }

@@ -1,4 +1,4 @@
-// Static assets: our CSS and JS from public/, htmx straight from node_modules
+// Static assets: our CSS and JS from public/, htmx and idiomorph straight from node_modules
 // (no CDN). Read once; served with a short cache and no sniffing.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +11,7 @@ const require = createRequire(import.meta.url);
 // A Map, not an object: "constructor" or "__proto__" must be unknown names (404), not inherited properties.
 const FILES = new Map<string, { path: string; type: string }>([
   ['htmx.min.js', { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' }],
+  ['idiomorph-ext.min.js', { path: require.resolve('idiomorph/dist/idiomorph-ext.min.js'), type: 'text/javascript; charset=utf-8' }],
   ['app.js', { path: new URL('../../../public/app.js', import.meta.url).pathname, type: 'text/javascript; charset=utf-8' }],
   ['app.css', { path: new URL('../../../public/app.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' }],
   ['favicon.svg', { path: new URL('../../../public/favicon.svg', import.meta.url).pathname, type: 'image/svg+xml' }],

@@ -1,8 +1,9 @@
 // The board (/): runs by status and draft missions, filters and search,
-// refreshed by htmx polling; the activity feed beside it.
+// refreshed when the event stream says runs or missions changed; the activity feed beside it.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { createBoardLoader, loadFeed } from '../../../core/board/board';
+import { eventStreamOf } from '../../../core/events/stream';
 import { listContainers } from '../../../core/patterns/containers';
 import { PRIORITIES } from '../../../core/missions/schemas';
 import { MISSION_TRIGGERS } from '../../../lib/names';
@@ -24,14 +25,22 @@ export const boardQuery = z.object({
   q: z.preprocess(empty, text().trim().max(120).optional()),
 });
 
+/** The events a board shows the effect of; its live element (views/partials/board/board.eta) lists the same. */
+const BOARD_EVENTS = /^(run|task|approval|scheduler|mission)\./;
+
 export function boardRoutes(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
   const loadBoard = createBoardLoader(deps.sql, deps.temporal);
+  // A board shows runs and missions: any event about them makes every loaded board stale.
+  eventStreamOf(deps.sql, deps.logger).onEvent((e) => {
+    if (BOARD_EVENTS.test(e.type)) loadBoard.invalidate();
+  });
 
   const board = async (c: Context<AppEnv>, filters: Omit<z.infer<typeof boardQuery>, 'v'>) => {
     const fragment = c.req.header('HX-Request') === 'true';
-    const data = await loadBoard(filters);
+    // Live refreshes (every board an event woke) share one load; opening or filtering the board loads afresh.
+    const data = await loadBoard(filters, { fresh: !c.req.header('X-Live-Refresh') });
     const version = contentVersion(data);
     if (fragment && c.req.query('v') === version) return c.body(null, 204);
     // Only the full page shows the filters' container list and the feed.

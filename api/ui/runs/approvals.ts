@@ -5,6 +5,8 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { approvalMissions, pendingApprovals } from '../../../core/runs/approvals';
 import { decide } from '../../../core/runs/decisions';
+import { LiveCache } from '../../../core/events/live-cache';
+import { eventStreamOf } from '../../../core/events/stream';
 import { getMission } from '../../../core/missions/missions';
 import { actorOf } from '../../../core/access/users';
 import { AppError, ValidationError } from '../../../lib/errors';
@@ -27,6 +29,10 @@ type Message = { kind: 'ok' | 'error'; text: string };
 
 export function approvalPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
+  const pending = new LiveCache<Awaited<ReturnType<typeof pendingApprovals>>>(1000, 100);
+  eventStreamOf(deps.sql, deps.logger).onEvent((e) => {
+    if (/^(approval|run|scheduler)\./.test(e.type)) pending.clear();
+  });
 
   // A decision from the run view or the inbox; answers with the fragment the form came from.
   app.post('/runs/:workflowId/decide', authorize('ADMIN'), valid('param', workflowParam), async (c) => {
@@ -55,13 +61,15 @@ export function approvalPages(deps: AppDeps, renderer: Renderer) {
     if (!c.req.header('HX-Request')) return redirect(c, from === 'inbox' ? `/approvals${missionId ? `?missionId=${missionId}` : ''}` : `/runs/${encodeURIComponent(workflowId)}`);
     if (from === 'inbox') return inbox(c, missionId, message);
     c.header('HX-Trigger', triggerHeader({ flash: message }));
-    return renderRunView(deps, renderer, c, workflowId, 200);
+    return renderRunView(deps, renderer, c, workflowId, 200, true);
   });
 
   const inbox = async (c: Context<AppEnv>, missionId: string | undefined, message?: Message) => {
     // An unknown mission is a 404 that names it, not an inbox that looks empty.
     const mission = missionId ? await getMission(deps.sql, missionId) : null;
-    const approvals = await pendingApprovals(deps.sql, deps.temporal, { missionId });
+    // One load serves every open inbox (with this filter) that an event woke, until another event drops it;
+    // opening the page, filtering, or deciding here reads afresh.
+    const approvals = await pending.get(missionId ?? '', () => pendingApprovals(deps.sql, deps.temporal, { missionId }), { fresh: !!message || !c.req.header('X-Live-Refresh') });
     const version = contentVersion(approvals.map((a) => [a.run.workflowId, a.taskId, a.runs]));
     const fragment = c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true';
     if (!message && fragment && c.req.query('v') === version) return c.body(null, 204);

@@ -4,7 +4,9 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { controlRun } from '../../../core/runs/control';
-import { describeRun } from '../../../core/runs/detail';
+import { describeRun, type RunDetail } from '../../../core/runs/detail';
+import { LiveCache } from '../../../core/events/live-cache';
+import { eventStreamOf } from '../../../core/events/stream';
 import { taskOutput } from '../../../core/runs/outputs';
 import { runTimeline } from '../../../core/runs/timeline';
 import { runsOfWorkflow } from '../../../core/patterns/pattern-runs';
@@ -16,9 +18,28 @@ import { reasonBody, workflowParam } from '../../routes/runs/runs';
 import { valid } from '../../validate';
 import { contentVersion, readForm, redirect, str } from '../common';
 
+const details = new WeakMap<AppDeps['sql'], LiveCache<RunDetail>>();
+
+/**
+ * A run's detail through one shared reader per process: every viewer of a run shares one Temporal describe
+ * (in flight or for a second) until an event of that run drops it. `fresh` reads anew (after a change made
+ * in this request, whose event may not have arrived yet).
+ */
+function runDetail(deps: AppDeps, workflowId: string, fresh = false): Promise<RunDetail> {
+  let cache = details.get(deps.sql);
+  if (!cache) {
+    const made = (cache = new LiveCache<RunDetail>(1000, 1000));
+    details.set(deps.sql, made);
+    eventStreamOf(deps.sql, deps.logger).onEvent((e) => e.runId && made.drop(e.runId));
+  }
+  return cache.get(workflowId, () => describeRun(deps.temporal, workflowId), { fresh });
+}
+
 /** The run view, whole or as the fragment htmx asked for. */
-export async function renderRunView(deps: AppDeps, renderer: Renderer, c: Context<AppEnv>, workflowId: string, status: 200 | 201 = 200) {
-  const [detail, patternRuns] = await Promise.all([describeRun(deps.temporal, workflowId), runsOfWorkflow(deps.sql, workflowId)]);
+export async function renderRunView(deps: AppDeps, renderer: Renderer, c: Context<AppEnv>, workflowId: string, status: 200 | 201 = 200, fresh = false) {
+  // Live refreshes (many pages woken by one event) share one read; opening the page reads afresh.
+  fresh ||= !c.req.header('X-Live-Refresh');
+  const [detail, patternRuns] = await Promise.all([runDetail(deps, workflowId, fresh), runsOfWorkflow(deps.sql, workflowId)]);
   const logs = new Map<string, { attempt: number; logs: string[]; status: string; error: string | null }[]>();
   for (const r of patternRuns) {
     if (!r.taskId) continue;
@@ -56,7 +77,7 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
       const form = await readForm(c);
       const { reason } = reasonBody.parse({ reason: str(form, 'reason') || undefined });
       await controlRun(deps.sql, deps.temporal, workflowId, what, actorOf(c.get('user')!), reason);
-      if (c.req.header('HX-Request')) return renderRunView(deps, renderer, c, workflowId); // the Update has applied: the fragment shows it
+      if (c.req.header('HX-Request')) return renderRunView(deps, renderer, c, workflowId, 200, true); // the Update has applied: the fragment shows it
       return redirect(c, `/runs/${encodeURIComponent(workflowId)}`);
     });
   }

@@ -1,9 +1,10 @@
-// The UI shell's own pages: the status page.
+// The UI shell's own pages: the status page, and the live-sending banner every page refreshes on safety events.
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../../context';
 import { checkHealth } from '../../health-checks';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
+import { describeLive, getSafety, isLive } from '../../../core/safety/settings';
 
 export function shellRoutes(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
@@ -11,6 +12,11 @@ export function shellRoutes(deps: AppDeps, renderer: Renderer) {
   app.get('/status', authorize('VIEWER'), async (c) => {
     const health = await checkHealth(deps);
     return renderer.respond(c, { page: 'pages/system/status', partial: 'partials/system/status-panel' }, { title: 'Status', health });
+  });
+
+  app.get('/live/banner', authorize('VIEWER'), async (c) => {
+    const s = await getSafety(deps.sql);
+    return renderer.fragment(c, 'partials/shared/safety-banner', { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } });
   });
 
   app.get('/favicon.ico', authorize('public'), (c) => c.redirect('/static/favicon.svg', 301));
