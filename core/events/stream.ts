@@ -14,7 +14,7 @@ import type { Logger } from '../../lib/logger';
 import { latestEventId, listEvents, matches, type EventFilter, type MissionEvent } from './events';
 
 const PAGE = 500;
-/** A subscriber this far behind is dropped (its client reconnects and catches up from the table). */
+/** A live subscriber this far behind is dropped (its client reconnects and catches up from the table). */
 const MAX_BACKLOG = 5000;
 
 export interface Subscription {
@@ -76,8 +76,20 @@ class Subscriber implements Subscription {
     for (const e of held) this.deliver(e);
   }
 
+  private room: (() => void) | null = null;
+
+  /** Resolves once the reader has taken what was queued down to `size` (the backlog waits for a slow reader). */
+  until(size: number): Promise<void> {
+    if (this.queue.length <= size || this.closed) return Promise.resolve();
+    return new Promise((resolve) => (this.room = () => (this.queue.length <= size || this.closed) && (this.room = null, resolve())));
+  }
+
   next(): Promise<MissionEvent | null> {
-    if (this.queue.length) return Promise.resolve(this.queue.shift()!);
+    if (this.queue.length) {
+      const e = this.queue.shift()!;
+      this.room?.();
+      return Promise.resolve(e);
+    }
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => (this.waiting = resolve));
   }
@@ -86,6 +98,7 @@ class Subscriber implements Subscription {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    this.room?.();
     const w = this.waiting;
     this.waiting = null;
     w?.(null);
@@ -105,6 +118,7 @@ export class EventStream {
   private reading: Promise<void> | null = null;
   private again = false;
   private timer?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
   private unlisten?: () => Promise<void>;
   private started: Promise<void> | null = null;
 
@@ -123,7 +137,14 @@ export class EventStream {
       this.timer = setInterval(() => this.poke(), this.opts.pollMs ?? 2000);
       this.timer.unref();
     })().catch((err) => {
-      this.started = null; // the next subscriber tries again
+      this.started = null; // the next subscriber tries again, and so does a retry while caches listen
+      if (this.listeners.size && !this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          if (this.listeners.size) this.start().catch(() => {});
+        }, 5000);
+        this.retry.unref();
+      }
       throw err;
     });
     return this.started;
@@ -133,6 +154,8 @@ export class EventStream {
   async stop(): Promise<void> {
     this.started = null;
     clearInterval(this.timer);
+    clearTimeout(this.retry);
+    this.retry = undefined;
     for (const s of [...this.subscribers]) s.close();
     await this.reading?.catch(() => {});
     await this.unlisten?.().catch(() => {});
@@ -164,17 +187,27 @@ export class EventStream {
     const s = new Subscriber(filter, resume ? after : this.head, resume, (x) => this.subscribers.delete(x));
     this.subscribers.add(s);
     if (resume) {
+      // The first page before answering (a database that is down fails the subscription), the rest as the
+      // reader takes them: a long absence is caught up page by page, never all held in memory.
+      let page: MissionEvent[];
       try {
-        for (;;) {
-          const page = await listEvents(this.sql, { ...filter, after: s.position }, PAGE);
-          for (const e of page) s.deliver(e);
-          if (page.length < PAGE || s.closed) break;
-        }
-        s.caughtUp();
+        page = await listEvents(this.sql, { ...filter, after: s.position }, PAGE);
       } catch (err) {
         s.close();
         throw err;
       }
+      void (async () => {
+        for (;;) {
+          for (const e of page) s.deliver(e);
+          if (page.length < PAGE || s.closed) break;
+          await s.until(PAGE);
+          page = await listEvents(this.sql, { ...filter, after: s.position }, PAGE);
+        }
+        s.caughtUp();
+      })().catch((err) => {
+        this.logger.warn({ err: (err as Error).message }, 'event stream: catching a subscriber up failed; it reconnects');
+        s.close();
+      });
     }
     return s;
   }

@@ -147,6 +147,22 @@ describe('events', () => {
     expect((await openSse(`${web.url}/api/events/stream`)).status).toBe(401);
   });
 
+  it('catch a subscriber up on a long absence page by page, every event once, in order', async () => {
+    const before = await latest();
+    await env.t.db.sql`
+      insert into events (type, entity_type, entity_id, actor)
+      select 'test.backlog', 'test', n::text, 'tester' from generate_series(1, 1234) n`;
+    const stream = new EventStream(env.t.db.sql, testLogger());
+    try {
+      const sub = await stream.subscribe({ type: 'test.backlog' }, before);
+      const got: string[] = [];
+      while (got.length < 1234) got.push((await sub.next())!.entityId!);
+      expect(got).toEqual(Array.from({ length: 1234 }, (_, i) => String(i + 1)));
+    } finally {
+      await stream.stop();
+    }
+  });
+
   it('reach every replica: two processes following one table see the same events in the same order', async () => {
     const other = createSql(env.t.db.url.replace(/^(postgres(ql)?:\/\/)/, '$1'), { appRole: false });
     const streams = [new EventStream(env.t.db.sql, testLogger()), new EventStream(other, testLogger())];

@@ -7,7 +7,9 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { listEvents, parseCursor, type EventFilter } from '../../../core/events/events';
-import { eventStreamOf } from '../../../core/events/stream';
+import { eventStreamOf, type Subscription } from '../../../core/events/stream';
+import { isConnectionError } from '../../../db/sql';
+import { UnavailableError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
@@ -40,14 +42,19 @@ const KEEPALIVE_MS = 15_000;
  * Follows the stream as server-sent events: `id` is the event id, `data` the envelope, and `event` its type
  * (unless `named` is false: a page's EventSource then hears every event as a plain message).
  */
-export function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQuery, named = true) {
+export async function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQuery, named = true) {
   const after = parseCursor(c.req.header('Last-Event-ID') ?? q.after);
-  const filter = filterOf(q);
-  const stream = eventStreamOf(deps.sql, deps.logger);
+  // Subscribed (and any backlog read) before the response starts: a database that is down is a 503.
+  let sub: Subscription;
+  try {
+    sub = await eventStreamOf(deps.sql, deps.logger).subscribe(filterOf(q), after);
+  } catch (err) {
+    if (isConnectionError(err)) throw new UnavailableError('The event stream cannot be read right now (the database is unreachable); try again shortly.');
+    throw err;
+  }
   c.header('Cache-Control', 'no-store');
   c.header('X-Accel-Buffering', 'no');
   return streamSSE(c, async (sse) => {
-    const sub = await stream.subscribe(filter, after);
     sse.onAbort(() => sub.close());
     // The reconnect delay a browser's EventSource uses after the server went away.
     await sse.writeSSE({ event: 'ready', data: JSON.stringify({ after: after ?? null }), retry: 2000 });
