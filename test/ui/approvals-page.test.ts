@@ -5,7 +5,8 @@
 // reaches only its own run, and the inbox narrows to one mission and stays
 // narrowed through its own refresh and after a decision. In a real Chromium
 // (playwright-core) and through app.request().
-import { chromium, type Browser as Chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser as Chromium, type Locator, type Page } from 'playwright-core';
+import { launchChromium, signedInPage } from '../helpers/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type RunningWeb } from '../../api/server';
 import { ADMIN_PASSWORD, apiClient, createTestApp, signIn, userWithRole, type ApiClient, type Browser, type TestApp } from '../helpers/app';
@@ -79,10 +80,7 @@ beforeAll(async () => {
   [outreach, digest] = await Promise.all([gated(OUTREACH), gated(DIGEST)]);
   outreachRuns.push(await waitingRun(outreach), await waitingRun(outreach));
   digestRuns.push(await waitingRun(digest));
-  chromiumBrowser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  chromiumBrowser = await launchChromium();
 }, 180_000);
 afterAll(async () => {
   await chromiumBrowser?.close();
@@ -209,18 +207,7 @@ describe('the inbox narrowed to one mission', () => {
   });
 });
 
-async function newPage(): Promise<Page> {
-  const page = await chromiumBrowser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(`${web.url}/login`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${web.url}/`);
-  return page;
-}
+const newPage = (): Promise<Page> => signedInPage(chromiumBrowser, web.url, consoleErrors);
 
 const cardOf = (page: Page, workflowId: string): Locator =>
   page.locator('article.approval-card', { has: page.locator(`a[href="${runHref(workflowId)}"]`) });

@@ -7,7 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type RunningWeb } from '../../api/server';
 import { ADMIN_PASSWORD } from '../helpers/env';
@@ -30,10 +31,7 @@ beforeAll(async () => {
   worker = await startTestWorker(t);
   web = await startWebServer(t.deps, { port: 0, host: '127.0.0.1' });
   viewer = await userWithRole(t, 'VIEWER');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   if (saveShots) await mkdir(SHOTS, { recursive: true });
 });
 afterAll(async () => {

@@ -3,10 +3,10 @@
 // stream and are morphed in place, so what the reader had open stays open; a
 // second browser sees a decision made in the first; and a page whose server
 // restarted reconnects, resumes the stream, and goes on updating.
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, signedInPage } from '../helpers/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type RunningWeb } from '../../api/server';
-import { ADMIN_PASSWORD } from '../helpers/env';
 import { json } from '../helpers/app';
 import { execute, makeMission, makePattern, missionEnv, waitFor, type MissionEnv } from '../helpers/missions';
 
@@ -19,10 +19,7 @@ const POLL = { timeout: 20_000, interval: 100 };
 beforeAll(async () => {
   env = await missionEnv();
   web = await startWebServer(env.t.deps, { port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -30,19 +27,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function signedIn(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(`${web.url}/login`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${web.url}/`);
-  return page;
-}
+const signedIn = (): Promise<Page> => signedInPage(browser, web.url, consoleErrors);
 
 /** A run of a fresh gated mission, waiting at its gate; returns its id and the waiting task's. */
 async function waitingRun(): Promise<{ workflowId: string; taskId: string }> {

@@ -4,7 +4,8 @@
 // of the filtered runs, and cancelling a selection of open runs (operators
 // only, each audited once) — over the real app, worker and Temporal, and in
 // Chromium.
-import { chromium, type Browser as Chromium } from 'playwright-core';
+import { type Browser as Chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type RunningWeb } from '../../api/server';
 import { listAudit } from '../../core/audit/audit-log';
@@ -248,10 +249,7 @@ describe('in the browser', () => {
   let chromiumBrowser: Chromium;
   beforeAll(async () => {
     web = await startWebServer(t.deps, { port: 0, host: '127.0.0.1' });
-    chromiumBrowser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    chromiumBrowser = await launchChromium();
   });
   afterAll(async () => {
     await chromiumBrowser?.close();

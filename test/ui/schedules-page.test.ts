@@ -6,7 +6,8 @@
 // the page, then loading on its own (also in a real browser, through htmx).
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { chromium, type Browser as Chromium } from 'playwright-core';
+import { type Browser as Chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
 import { listAudit } from '../../core/audit/audit-log';
@@ -257,10 +258,7 @@ describe('a schedule Temporal is slow to describe', () => {
     const web = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
     let browser: Chromium | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
+      browser = await launchChromium();
       const context = await browser.newContext();
       await context.addCookies([{ name: viewer.cookie.split('=')[0]!, value: viewer.cookie.split('=').slice(1).join('='), url: web.url }]);
       const page = await context.newPage();
