@@ -60,9 +60,12 @@ export interface MissionPlan {
  * The input's shape. 1: the first release (outputs inline). 2: outputs by
  * reference, Updates (runs started without a version tell it by the patch
  * marker `outputs-by-reference`). 3: as 2, and the input says so, so the run
- * records no marker. A run keeps the behaviour of the version it started with.
+ * records no marker. 4: as 3, and the run's own events (run.completed,
+ * approval.requested, run.paused, …) are recorded by local activities: no
+ * activity task, no extra workflow task. A run keeps the behaviour of the
+ * version it started with.
  */
-export const MISSION_INPUT_VERSION = 3;
+export const MISSION_INPUT_VERSION = 4;
 
 /** A run's input as this release starts it. */
 export function newMissionInput(fields: Omit<MissionInput, 'version' | 'carried'>): MissionInput {

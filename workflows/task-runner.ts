@@ -2,7 +2,7 @@
 // one activity per task (plus a selection activity for policy tasks), the
 // failure actions, and the approval gate with its five decisions.
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, proxyActivities,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, proxyActivities, proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { MissionActivities, RunTaskResult } from '../activities/mission-activities';
 import type { MissionRun } from './mission-state';
@@ -16,10 +16,18 @@ const { selectPattern, authorizeDecision, raiseAlert, storeOutput, recordRunEven
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Validation'] },
 });
 
+// From input version 4 on, on the worker that runs the workflow: a marker in the history instead of a
+// scheduled activity and the workflow task that follows its completion. Retried as long as an outage lasts.
+const { recordRunEvent: recordRunEventLocally } = proxyLocalActivities<MissionActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Validation'] },
+});
+
 /** Records a run event (an audit entry and its event), numbered in the run so a retry records it once. */
 export function recorder(run: MissionRun, input: MissionInput) {
+  const record = (input.version ?? 1) >= 4 ? recordRunEventLocally : recordRunEvent;
   return (action: string, actor: string | undefined, details: Record<string, unknown> = {}) =>
-    recordRunEvent({ key: `event/${++run.events}`, action, actor: actor || 'temporal-cli', missionId: input.missionId, details });
+    record({ key: `event/${++run.events}`, action, actor: actor || 'temporal-cli', missionId: input.missionId, details });
 }
 
 /** Request-changes rounds a task may go through before it fails: a loop of reviews must end. */
