@@ -22,8 +22,9 @@ const HISTORIES = path.join(ROOT, 'test/fixtures/histories');
 
 /** The workflow code of each earlier release, by the commit it landed in. */
 const RELEASES = {
-  'first release (inline outputs, signals only)': '7760aee0cc53d9592707c4441f6d9b0c66282611',
-  'second release (outputs by reference, Updates; input without a version)': '680fb71b635a3ea1e2f0df9020db7ba494228e05',
+  'first release (inline outputs, signals only)': { sha: '7760aee0cc53d9592707c4441f6d9b0c66282611' },
+  'second release (outputs by reference, Updates; input without a version)': { sha: '680fb71b635a3ea1e2f0df9020db7ba494228e05' },
+  'third release (input version 3: no patch marker; run events by activity)': { sha: '93a384cf6714a50ca03fa7c359b15c679c9fa2d0', version: 3 },
 };
 
 const hasCommit = (sha: string) => {
@@ -56,7 +57,7 @@ async function bundleAt(sha: string): Promise<string> {
   return codePath;
 }
 
-describe.each(Object.entries(RELEASES))('a run started by the %s', (_name, sha) => {
+describe.each(Object.entries(RELEASES))('a run started by the %s', (_name, { sha, version }: { sha: string; version?: number }) => {
   let env: MissionEnv;
   let t: TestApp;
   let admin: ApiClient;
@@ -96,12 +97,12 @@ describe.each(Object.entries(RELEASES))('a run started by the %s', (_name, sha) 
       ],
     });
     const old = await startWorker(oldBundle);
-    // Started as those releases started runs: their input had no version (README: workers first, then the API).
+    // Started as that release started runs: with its input version, or none before the third (README: workers first, then the API).
     const plan = await buildPlan(t.db.sql, missionId);
     const workflowId = missionWorkflowId(missionId, randomUUID().slice(0, 13));
     await t.deps.temporal.client.workflow.start(MISSION_WORKFLOW_TYPE, {
       taskQueue: t.config.TEMPORAL_TASK_QUEUE, workflowId, ...startOptions(plan, 'manual'),
-      args: [{ missionId, trigger: 'manual', plan, startedBy: { id: null, name: env.operatorName } }],
+      args: [{ ...(version ? { version } : {}), missionId, trigger: 'manual', plan, startedBy: { id: null, name: env.operatorName } }],
     });
     const waiting = await waitFor(t, workflowId, (p) => p.status === 'NeedsApproval');
     await old.stop();
