@@ -51,7 +51,7 @@ export interface CreatedApp {
 
 export function createApp(deps: AppDeps): CreatedApp {
   const app = new Hono<AppEnv>();
-  const renderer = createRenderer({ globals: layoutGlobals(deps.sql, deps.logger) });
+  const renderer = createRenderer({ globals: layoutGlobals(deps) });
   const cookieName = deps.config.MC_COOKIE_SECURE ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
 
   app.use(requestId({ headerName: 'X-Request-Id', limitLength: 64 }));

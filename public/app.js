@@ -106,14 +106,15 @@ document.addEventListener('flash', (event) => {
 // ---- live pages -------------------------------------------------------------------------------
 // One EventSource per page follows the event stream (/live/events). An element with data-live="<url>"
 // is fetched again, and morphed in place, when an event concerns it: data-live-run="<workflowId>" for one
-// run's events, data-live-types="run. task." for events whose type starts with one of the prefixes (empty:
-// every event). A morph keeps what the reader was doing: open <details>, forms they opened, text they typed,
+// run's events, data-live-mission="<missionId>" for one mission's, data-live-types="run. task." for events
+// whose type starts with one of the prefixes (none: every type); an element may narrow by all three. A morph keeps what the reader was doing: open <details>, forms they opened, text they typed,
 // focus and scroll. Without the stream, the page says so and polls instead.
 const LIVE_POLL_MS = 10000;
 
 function concerns(el, event) {
-  const run = el.dataset.liveRun;
-  if (run !== undefined) return event.runId === run;
+  const { liveRun: run, liveMission: mission } = el.dataset;
+  if (run !== undefined && event.runId !== run) return false;
+  if (mission !== undefined && event.missionId !== mission) return false;
   const types = (el.dataset.liveTypes || '').split(/\s+/).filter(Boolean);
   return !types.length || types.some((t) => event.type.startsWith(t));
 }
@@ -145,6 +146,7 @@ function edited(el) {
   if (el instanceof HTMLTextAreaElement) return el.value !== el.defaultValue;
   if (el instanceof HTMLInputElement) return el.type === 'checkbox' || el.type === 'radio' ? el.checked !== el.defaultChecked : el.value !== el.defaultValue;
   if (el instanceof HTMLSelectElement) return [...el.options].some((o) => o.selected !== o.defaultSelected);
+  if (el instanceof HTMLOptionElement) return !!el.parentElement && edited(el.closest('select') || el.parentElement);
   return false;
 }
 

@@ -3,30 +3,32 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { describeLive, getSafety, isLive } from '../../core/safety/settings';
-import type { Sql } from '../../db/sql';
-import type { Logger } from '../../lib/logger';
 import { eventStreamOf } from '../../core/events/stream';
 import { AppError, ValidationError } from '../../lib/errors';
 import { jsonValue } from '../../core/patterns/schemas';
-import type { AppEnv } from '../context';
+import type { AppDeps, AppEnv } from '../context';
+import { waitingRuns } from './system/waiting';
 import { UNREADABLE_FORM } from '../middleware/read-input';
 import type { LayoutGlobals } from '../render';
 
 /**
- * Every page shows a banner while anything could reach the outside world; read at most once a second,
- * and again at once after a safety change.
+ * Every page shows a banner while anything could reach the outside world (read at most once a second,
+ * and again at once after a safety change) and, in the navigation, how many runs wait for a decision.
  */
-export function layoutGlobals(sql: Sql, logger: Logger): LayoutGlobals {
+export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>): LayoutGlobals {
+  const { sql, logger } = deps;
   let cached: { at: number; value: Record<string, unknown> } | undefined;
   eventStreamOf(sql, logger).onEvent((e) => {
     if (e.type.startsWith('safety.')) cached = undefined;
   });
   return async (c) => {
     if (!c.get('user')) return {};
-    if (cached && Date.now() - cached.at < 1000) return cached.value;
-    const s = await getSafety(sql);
-    cached = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
-    return cached.value;
+    const waiting = waitingRuns(deps);
+    if (!cached || Date.now() - cached.at >= 1000) {
+      const s = await getSafety(sql);
+      cached = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
+    }
+    return { ...cached.value, waiting: await waiting };
   };
 }
 

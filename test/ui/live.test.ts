@@ -102,3 +102,51 @@ describe('a live run view', () => {
     await page.context().close();
   });
 });
+
+describe('live beyond the run view', () => {
+  it('updates the navigation count of runs waiting for a decision on any page, by push', async () => {
+    const page = await signedIn();
+    await page.goto(`${web.url}/patterns`);
+    await live(page);
+    const refetched = () => page.waitForResponse((r) => r.url().endsWith('/live/nav/approvals') && r.status() === 200, { timeout: POLL.timeout });
+    const count = page.locator('#nav-approvals');
+    // Other test files share this Temporal server, so the count is at least this file's waiting runs, not exactly them.
+    const woken = refetched();
+    const run = await waitingRun();
+    await woken;
+    await expect.poll(async () => Number((await count.textContent())?.match(/\d+/)?.[0] ?? 0), POLL).toBeGreaterThanOrEqual(1);
+    expect(await count.textContent()).toMatch(/\d+ runs? waits? for a decision/);
+    const afterDecision = refetched();
+    await approve(run);
+    await afterDecision;
+    expect(consoleErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('refreshes a schedule row when its mission changes, keeping an open backfill form and what was chosen in it', async () => {
+    const quick = await makePattern(env.admin, env.containerId, 'async () => ({ ok: true })');
+    const missionId = await makeMission(env.operator, {
+      containerId: env.containerId, type: 'scheduled', tasks: [{ name: 'only', order: 0, patternId: quick }],
+      schedule: { cron: '0 3 1 1 *', timezone: 'UTC', paused: false },
+    });
+    const page = await signedIn();
+    await page.goto(`${web.url}/schedules`);
+    await live(page);
+    const row = page.locator(`#schedule-${missionId}`);
+    await expect.poll(async () => (await row.locator('h2 .pill').textContent())?.trim(), POLL).toBe('active');
+    await row.locator('details.backfill summary').click();
+    await row.locator('select[name="overlap"]').selectOption('skip');
+
+    const paused = await env.operator.request('POST', `/api/schedules/${missionId}/pause`, { note: 'holiday' });
+    expect(paused.status).toBe(200);
+    await expect.poll(async () => (await row.locator('h2 .pill').textContent())?.trim(), POLL).toBe('paused');
+    expect(await row.locator('details.backfill').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await row.locator('select[name="overlap"]').inputValue()).toBe('skip');
+
+    const ran = await env.operator.request('POST', `/api/schedules/${missionId}/run`);
+    expect(ran.status, JSON.stringify(await json(ran.clone()))).toBe(202);
+    await expect.poll(() => row.locator('.recent-runs li').count(), POLL).toBe(1);
+    expect(consoleErrors).toEqual([]);
+    await page.context().close();
+  });
+});

@@ -4,6 +4,7 @@
 // the schedule's row re-renders. Each row is described on its own deadline: a
 // schedule Temporal is slow to describe shows a placeholder (and can be loaded
 // again on its own), one it cannot describe shows its error; neither fails the page.
+// Each row follows the event stream: an event of its mission reloads that row alone.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { backfillSchedule, DEFAULT_BACKFILL_OVERLAP, MAX_BACKFILL_DAYS, MAX_BACKFILL_RUNS } from '../../../core/schedules/backfill';
@@ -13,6 +14,8 @@ import { OVERLAP_POLICIES } from '../../../core/missions/schemas';
 import { loadScheduleOverviews, type OverviewOptions, type RecentRun } from '../../../core/schedules/overview';
 import { pauseSchedule, runScheduleNow, type ScheduleView } from '../../../core/schedules/schedules';
 import { actorOf } from '../../../core/access/users';
+import { LiveCache } from '../../../core/events/live-cache';
+import { eventStreamOf } from '../../../core/events/stream';
 import { NotFoundError, ValidationError } from '../../../lib/errors';
 import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
@@ -116,9 +119,15 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
     return renderer.fragment(c, 'partials/schedules/schedule-row', { row, overlaps: BACKFILL_OVERLAPS });
   };
 
-  // One row again, for the placeholder's "Load again": waits longer than the page.
+  // Rows refreshed live (an event of their mission woke every open schedules page) share one load per row.
+  const liveRows = new LiveCache<ScheduleRow>(1000, 200);
+  eventStreamOf(deps.sql, deps.logger).onEvent((e) => e.missionId && liveRows.drop(e.missionId));
+
+  // One row again, for the placeholder's "Load again" and for live refreshes: waits longer than the page.
   app.get('/schedules/:missionId/row', authorize('VIEWER'), valid('param', idParam), async (c) => {
-    const row = await rowOf(await scheduled(c.req.valid('param').missionId), { timeoutMs: ROW_RETRY_TIMEOUT_MS });
+    const { missionId } = c.req.valid('param');
+    const load = async () => rowOf(await scheduled(missionId), { timeoutMs: ROW_RETRY_TIMEOUT_MS });
+    const row = await liveRows.get(missionId, load, { fresh: !c.req.header('X-Live-Refresh') });
     return renderer.fragment(c, 'partials/schedules/schedule-row', { row, overlaps: BACKFILL_OVERLAPS });
   });
 

@@ -1,9 +1,11 @@
-// The UI shell's own pages: the status page, and the live-sending banner every page refreshes on safety events.
+// The UI shell's own pages: the status page, the live-sending banner every page refreshes on safety events,
+// and the navigation's count of runs waiting for a decision.
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../../context';
 import { checkHealth } from '../../health-checks';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
+import { waitingRuns } from './waiting';
 import { describeLive, getSafety, isLive } from '../../../core/safety/settings';
 
 export function shellRoutes(deps: AppDeps, renderer: Renderer) {
@@ -18,6 +20,8 @@ export function shellRoutes(deps: AppDeps, renderer: Renderer) {
     const s = await getSafety(deps.sql);
     return renderer.fragment(c, 'partials/shared/safety-banner', { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } });
   });
+
+  app.get('/live/nav/approvals', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/shared/nav-approvals', { waiting: await waitingRuns(deps) }));
 
   app.get('/favicon.ico', authorize('public'), (c) => c.redirect('/static/favicon.svg', 301));
 
