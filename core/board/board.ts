@@ -8,14 +8,17 @@ import { listAudit, type AuditRow } from '../audit/audit-log';
 import { countRuns, countRunsByExecutionStatus, listRuns, type RunFilter, type RunSummary } from '../runs/visibility';
 import { listMissions, type Mission } from '../missions/missions';
 import { LiveCache } from '../events/live-cache';
+import { loadScheduledMissions, type ScheduledMission } from './get-started';
+import { loadProgress, type BoardCard } from './progress';
 
-export const BOARD_COLUMNS: { status: MissionStatus; label: string }[] = [
-  { status: 'Running', label: 'Running' },
-  { status: 'Paused', label: 'Paused' },
-  { status: 'NeedsApproval', label: 'Needs approval' },
-  { status: 'Completed', label: 'Completed' },
-  { status: 'Failed', label: 'Failed' },
-  { status: 'Cancelled', label: 'Cancelled' },
+/** Each column's name, and what it says while it is empty (what lands there, and how). */
+export const BOARD_COLUMNS: { status: MissionStatus; label: string; empty: string }[] = [
+  { status: 'Running', label: 'Running', empty: 'Nothing is running. A run shows here as soon as it starts.' },
+  { status: 'Paused', label: 'Paused', empty: 'No paused runs. A run an operator pauses waits here until it is resumed.' },
+  { status: 'NeedsApproval', label: 'Needs approval', empty: 'Nothing waits for a decision. A task with an approval gate stops here until an admin decides.' },
+  { status: 'Completed', label: 'Completed', empty: 'No completed runs yet.' },
+  { status: 'Failed', label: 'Failed', empty: 'No failed runs.' },
+  { status: 'Cancelled', label: 'Cancelled', empty: 'No cancelled runs.' },
 ];
 
 export interface BoardFilters {
@@ -27,8 +30,10 @@ export interface BoardFilters {
 
 export interface Board {
   drafts: { items: Mission[]; total: number };
-  columns: { status: MissionStatus; label: string; runs: RunSummary[]; count: number }[];
+  columns: { status: MissionStatus; label: string; empty: string; runs: BoardCard[]; count: number }[];
   filters: BoardFilters;
+  /** On an unfiltered board with no run and no draft: the scheduled missions a new user can start from. */
+  start: { schedules: ScheduledMission[]; total: number } | null;
 }
 
 const PER_COLUMN = 12;
@@ -69,7 +74,20 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
   // A column that shows fewer cards than it could holds them all: its count is what it shows (counts and
   // lists are separate visibility calls, a few milliseconds apart), and no column counts fewer than it shows.
   const counted = (runs: RunSummary[], n: number) => (runs.length < PER_COLUMN ? runs.length : Math.max(n, runs.length));
-  return { drafts, columns: BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: counted(lists[i]!.runs, count[col.status]) })), filters };
+  const columns = BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: counted(lists[i]!.runs, count[col.status]) }));
+  const filtered = Object.values(filters).some((v) => v !== undefined && v !== '');
+  const empty = drafts.total === 0 && columns.every((c) => c.count === 0);
+  // Every card's progress in one read of PostgreSQL, shared (as the rest of the board) by every viewer.
+  const [progress, schedules] = await Promise.all([
+    loadProgress(sql, columns.flatMap((c) => c.runs)),
+    empty && !filtered ? loadScheduledMissions(sql) : Promise.resolve(null),
+  ]);
+  return {
+    drafts,
+    columns: columns.map((c) => ({ ...c, runs: c.runs.map((r) => ({ ...r, progress: progress.get(r.workflowId)! })) })),
+    filters,
+    start: schedules ? { schedules: schedules.items, total: schedules.total } : null,
+  };
 }
 
 export interface BoardLoader {

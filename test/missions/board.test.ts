@@ -1,8 +1,9 @@
 // The board's columns and counts come from Temporal's visibility; viewers with
 // the same filters share one load, so open boards do not multiply the calls.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBoardLoader } from '../../core/board/board';
-import { execute, makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
+import { createBoardLoader, type Board } from '../../core/board/board';
+import { elapsedMs, elapsedText } from '../../core/board/progress';
+import { eventually, execute, makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
 import { json } from '../helpers/app';
 
 let env: MissionEnv;
@@ -53,7 +54,7 @@ describe('the board', () => {
       const load = createBoardLoader(env.t.db.sql, env.t.deps.temporal, { ttlMs: 60_000 });
       const boards = await Promise.all(Array.from({ length: 8 }, () => load({ containerId: env.containerId })));
       expect(new Set(boards).size).toBe(1);
-      expect(calls).toEqual({ list: 6, count: 4 }); // six columns, three open counts and one grouped closed count
+      expect(calls).toEqual({ list: 6, count: 4 }); // six columns, three open counts and one grouped closed count; cards' progress comes from PostgreSQL
       await load({ containerId: env.containerId });
       expect(calls).toEqual({ list: 6, count: 4 }); // still the same load
       load.invalidate();
@@ -63,6 +64,29 @@ describe('the board', () => {
       workflow.list = list;
       workflow.count = count;
     }
+  });
+
+  it('gives every card its progress, current task and attempt from the events table', async () => {
+    const col = (b: Board, s: string) => b.columns.find((c) => c.status === s)!;
+    const board = await eventually(
+      () => createBoardLoader(env.t.db.sql, env.t.deps.temporal)({ containerId: env.containerId }),
+      (b) => ['NeedsApproval', 'Completed', 'Failed'].every((s) => col(b, s).runs.length === 1),
+    );
+    expect(col(board, 'NeedsApproval').runs[0]!.progress).toEqual({
+      done: 0, total: 1, percent: 0, alsoBusy: 0, failedTask: null,
+      current: { taskId: expect.any(String), name: 'gate', attempt: 1, state: 'approval', since: expect.any(Date) },
+    });
+    expect(col(board, 'Completed').runs[0]!.progress).toEqual({ done: 1, total: 1, percent: 100, current: null, alsoBusy: 0, failedTask: null });
+    expect(col(board, 'Failed').runs[0]!.progress).toEqual({ done: 1, total: 1, percent: 100, current: null, alsoBusy: 0, failedTask: 'one' });
+    // Not empty: no getting-started list on this board.
+    expect(board.start).toBeNull();
+  });
+
+  it('says how long a run has taken in words a card has room for', () => {
+    expect([0, 42_900, 65_000, 3_600_000 + 5 * 60_000, 3 * 86_400_000 + 4 * 3_600_000].map(elapsedText)).toEqual(['0 s', '42 s', '1 min 5 s', '1 h 5 min', '3 d 4 h']);
+    const startTime = new Date(1_000_000);
+    expect(elapsedMs({ startTime, closeTime: null }, 1_061_000)).toBe(61_000);
+    expect(elapsedMs({ startTime, closeTime: new Date(1_012_000) }, 9_999_999)).toBe(12_000);
   });
 
   it('answers an unchanged htmx poll with 204 and no body', async () => {

@@ -3,6 +3,8 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { createBoardLoader, loadFeed } from '../../../core/board/board';
+import { elapsedMs, elapsedText } from '../../../core/board/progress';
+import type { RunSummary } from '../../../core/runs/visibility';
 import { eventStreamOf } from '../../../core/events/stream';
 import { listContainers } from '../../../core/patterns/containers';
 import { PRIORITIES } from '../../../core/missions/schemas';
@@ -45,8 +47,11 @@ export function boardRoutes(deps: AppDeps, renderer: Renderer) {
     if (fragment && c.req.query('v') === version) return c.body(null, 204);
     // Only the full page shows the filters' container list and the feed.
     const [containers, feed] = fragment ? [{ items: [] }, null] : await Promise.all([listContainers(deps.sql, { limit: 200, offset: 0 }), loadFeed(deps.sql)]);
+    // Elapsed times are worked out as each response renders (the shared load is up to a second old), against one clock.
+    const now = Date.now();
+    const elapsed = (r: Pick<RunSummary, 'startTime' | 'closeTime'>) => elapsedText(elapsedMs(r, now));
     return renderer.respond(c, { page: 'pages/board/board', partial: 'partials/board/board' }, {
-      title: 'Board', board: data, version, containers: containers.items, feed, priorities: PRIORITIES, triggers: MISSION_TRIGGERS,
+      title: 'Board', board: data, version, elapsed, containers: containers.items, feed, priorities: PRIORITIES, triggers: MISSION_TRIGGERS,
     });
   };
 
