@@ -187,7 +187,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       payload: { taskName: input.taskName, missionName: input.missionName, execSeq: input.execSeq, attempt, ...payload },
     });
     const pattern = { id: input.pattern.patternId, name: input.pattern.patternName, version: input.pattern.version };
-    // Written before the run starts (once per execution of the task), so it always comes before the task's end.
+    // Written as each attempt starts (once per attempt), so it always comes before the attempt's end.
     const [code, previous] = await Promise.all([
       codeOf(input.pattern.versionId),
       input.earlier
@@ -195,7 +195,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         : input.previousByRef
           ? resolveOutputs(sql, workflowId, (input.previous ?? {}) as Record<string, OutputRef | { value: unknown }>)
           : Promise.resolve((input.previous ?? {}) as Record<string, unknown>),
-      appendEvent(sql, event('task.started', 'started', { pattern })),
+      appendEvent(sql, event('task.started', `started/${attempt}`, { pattern })),
     ]);
     if (code === null) throw ApplicationFailure.create({ type: 'Validation', message: `Pattern version ${input.pattern.version} no longer exists.`, nonRetryable: true });
     const place = { taskId: input.taskId, taskName: input.taskName, order: input.order ?? 0 };

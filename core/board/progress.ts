@@ -61,7 +61,8 @@ export async function loadProgress(sql: Sql, runs: RunSummary[]): Promise<Map<st
   const out = new Map<string, CardProgress>();
   if (!runs.length) return out;
   const runIds = [...new Set(runs.map((r) => r.workflowId))];
-  const missionIds = [...new Set(runs.map((r) => r.missionId).filter((id) => UUID.test(id)))];
+  // A run started with its task count says it (the memo); only older runs fall back to the mission's tasks now.
+  const missionIds = [...new Set(runs.filter((r) => r.taskCount === null).map((r) => r.missionId).filter((id) => UUID.test(id)))];
   const [tasks, totals] = await Promise.all([
     // The latest event of each task of each run, its name, and the attempt of its latest start or failed attempt.
     sql<TaskRow[]>`
@@ -84,7 +85,7 @@ export async function loadProgress(sql: Sql, runs: RunSummary[]): Promise<Map<st
   const totalOf = new Map(totals.map((t) => [t.missionId, t.n]));
   const byRun = new Map<string, TaskRow[]>();
   for (const t of tasks) byRun.set(t.runId, [...(byRun.get(t.runId) ?? []), t]);
-  for (const run of runs) out.set(run.workflowId, progressOf(run, byRun.get(run.workflowId) ?? [], totalOf.get(run.missionId)));
+  for (const run of runs) out.set(run.workflowId, progressOf(run, byRun.get(run.workflowId) ?? [], run.taskCount ?? totalOf.get(run.missionId)));
   return out;
 }
 
@@ -112,8 +113,8 @@ function progressOf(run: RunSummary, tasks: TaskRow[], planned: number | undefin
 }
 
 /**
- * A task's start is recorded once per execution (its retries share it), each failed attempt once: after a failed
- * attempt, the attempt under way is the next one.
+ * Each attempt's start and each failed attempt are recorded once: after a failed attempt, until the next one
+ * starts, the attempt the card names is the next one (Temporal retries it after its delay).
  */
 function attemptOf(t: TaskRow): number | null {
   if (t.attempt === null) return null;

@@ -13,7 +13,11 @@ import { buildPlan, getMission } from '../missions/missions';
 import { unavailable } from './temporal-errors';
 
 /** Options shared by API starts and schedule actions: ids, search attributes, memo and the Web UI summary. */
-export function startOptions(plan: Pick<MissionPlan, 'missionId' | 'missionName' | 'containerId' | 'priority'>, trigger: MissionTrigger) {
+export function startOptions(
+  plan: Pick<MissionPlan, 'missionId' | 'missionName' | 'containerId' | 'priority'> & { taskCount?: number; tasks?: unknown[] },
+  trigger: MissionTrigger,
+) {
+  const taskCount = plan.tasks?.length ?? plan.taskCount;
   return {
     typedSearchAttributes: new TypedSearchAttributes([
       { key: missionIdKey, value: plan.missionId },
@@ -21,7 +25,8 @@ export function startOptions(plan: Pick<MissionPlan, 'missionId' | 'missionName'
       { key: missionStatusKey, value: 'Running' },
       { key: missionTriggerKey, value: trigger },
     ]),
-    memo: { missionName: plan.missionName, priority: plan.priority },
+    // The board's progress bar reads how many tasks the run has from here (one list, no query per card).
+    memo: { missionName: plan.missionName, priority: plan.priority, ...(taskCount !== undefined ? { taskCount } : {}) },
     staticSummary: `${plan.missionName} (${trigger})`,
   };
 }

@@ -15,6 +15,8 @@ export interface RunSummary {
   status: MissionStatus;
   trigger: MissionTrigger | null;
   priority: string | null;
+  /** How many tasks the run's plan has, when it was started with it (the memo); null for older runs. */
+  taskCount: number | null;
   startTime: Date;
   closeTime: Date | null;
 }
@@ -80,7 +82,7 @@ function effectiveStatus(info: Omit<WorkflowExecutionInfo, 'raw'>): MissionStatu
 }
 
 export function summarise(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
-  const memo = (info.memo ?? {}) as { missionName?: string; priority?: string };
+  const memo = (info.memo ?? {}) as { missionName?: string; priority?: string; taskCount?: unknown };
   return {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -90,6 +92,7 @@ export function summarise(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary 
     status: effectiveStatus(info),
     trigger: (info.typedSearchAttributes.get(missionTriggerKey) as MissionTrigger | undefined) ?? null,
     priority: memo.priority ?? null,
+    taskCount: typeof memo.taskCount === 'number' && Number.isInteger(memo.taskCount) && memo.taskCount >= 0 ? memo.taskCount : null,
     startTime: info.startTime,
     closeTime: info.closeTime ?? null,
   };

@@ -53,7 +53,7 @@ function action(temporal: TemporalHandle, mission: Mission): ScheduleOptionsActi
     // Temporal appends the scheduled time (to the second), giving mission-<id>-scheduled-<time>.
     workflowId: missionWorkflowId(mission.id, 'scheduled'),
     args: [args],
-    ...startOptions({ missionId: mission.id, missionName: mission.name, containerId: mission.containerId, priority: mission.priority }, 'scheduled'),
+    ...startOptions({ missionId: mission.id, missionName: mission.name, containerId: mission.containerId, priority: mission.priority, taskCount: mission.taskCount }, 'scheduled'),
   };
 }
 
