@@ -90,6 +90,22 @@ document.addEventListener('change', (event) => {
   }
 });
 
+// An open run's elapsed time goes on counting between live refreshes (the server's words, core/board/progress.ts).
+function elapsedText(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  return h < 24 ? `${h} h ${m % 60} min` : `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+setInterval(() => {
+  for (const el of document.querySelectorAll('time[data-elapsed]')) {
+    const from = Date.parse(el.getAttribute('datetime'));
+    if (!Number.isNaN(from)) el.textContent = elapsedText(Math.max(0, Date.now() - from));
+  }
+}, 5000);
+
 document.addEventListener('DOMContentLoaded', () => localizeTimes(document));
 document.addEventListener('htmx:afterSettle', (event) => localizeTimes(event.target));
 
