@@ -1,6 +1,5 @@
 // Actions on one pattern: a test run (operators), the diff between two
 // versions (everyone), and restore, activate/deactivate and delete (admins).
-import { diffLines } from 'diff';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { inject, PatternFailedError } from '../../../core/patterns/inject';
@@ -11,6 +10,7 @@ import type { AppDeps, AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
+import { lineDiff } from '../../../lib/line-diff';
 import { jsonField, readForm, redirect, str } from '../common';
 import { flash, flashing, formProblem, isHtmx } from '../form-problem';
 import type { PatternView, TestOutcome } from './pattern-view';
@@ -25,26 +25,6 @@ const diffQuery = z.object({
 type FailureDetails = {
   kind: string; logs?: string[]; outbound?: TestOutcome['outbound']; durationMs?: number; pattern?: { version: number }; position?: TestOutcome['position'];
 };
-
-export interface DiffLine {
-  kind: 'add' | 'del' | 'same';
-  text: string;
-}
-
-/** A line-level diff: every line of both texts, marked added, removed or unchanged. */
-export function lineDiff(from: string, to: string): { lines: DiffLine[]; added: number; removed: number } {
-  const lines: DiffLine[] = [];
-  let added = 0;
-  let removed = 0;
-  for (const part of diffLines(from, to)) {
-    const kind = part.added ? 'add' : part.removed ? 'del' : 'same';
-    const texts = part.value.replace(/\n$/, '').split('\n');
-    if (kind === 'add') added += texts.length;
-    if (kind === 'del') removed += texts.length;
-    for (const text of texts) lines.push({ kind, text });
-  }
-  return { lines, added, removed };
-}
 
 export function patternActions(deps: AppDeps, renderer: Renderer, view: PatternView) {
   const app = new Hono<AppEnv>();
