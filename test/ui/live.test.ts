@@ -115,7 +115,7 @@ describe('live beyond the run view', () => {
     const run = await waitingRun();
     await woken;
     await expect.poll(async () => Number((await count.textContent())?.match(/\d+/)?.[0] ?? 0), POLL).toBeGreaterThanOrEqual(1);
-    expect(await count.textContent()).toMatch(/\d+ runs? waits? for a decision/);
+    expect(await count.textContent()).toMatch(/\d+ waiting for a decision/);
     const afterDecision = refetched();
     await approve(run);
     await afterDecision;
