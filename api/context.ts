@@ -1,10 +1,12 @@
 // What every request handler can reach: the process's dependencies and the
 // per-request variables the middleware sets.
+import type { Context } from 'hono';
 import type { Sql } from '../db/sql';
+import { ForbiddenError } from '../lib/errors';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalHandle } from '../lib/temporal';
-import type { User } from '../core/access/users';
+import type { MemberWorkspace, SignedInUser } from '../core/access/users';
 import type { Adapters } from '../core/safety/outbound';
 import type { SandboxPool } from '../activities/sandbox/pool';
 
@@ -20,12 +22,25 @@ export interface AppDeps {
   adapters: Adapters;
 }
 
+/** The workspace a request acts in (its session's or its token's), with the caller's role there. */
+export type CurrentWorkspace = MemberWorkspace;
+
 export interface AppEnv {
   Variables: {
     requestId: string;
-    user: User | null;
+    /** Signed in; `role` is the one in `workspace`. */
+    user: SignedInUser | null;
+    /** Null when signed out, or signed in but no longer a member of the session's or token's workspace. */
+    workspace: CurrentWorkspace | null;
     session: { id: string; csrfToken: string } | null;
   };
+}
+
+/** The request's workspace: authorize() has made sure there is one on every route that is not public. */
+export function currentWorkspace(c: Context<AppEnv>): CurrentWorkspace {
+  const ws = c.get('workspace');
+  if (!ws) throw new ForbiddenError('You are not a member of this workspace.');
+  return ws;
 }
 
 /** API routes answer JSON; everything else is the HTML UI. */

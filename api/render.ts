@@ -34,9 +34,12 @@ export function createRenderer(opts: { globals?: LayoutGlobals; cache?: boolean 
     const user = c.get('user');
     return {
       h: helpers,
-      user,
-      // What the signed-in user may do, so templates show only those controls (the server checks again).
-      can: { operate: hasRole(user, 'OPERATOR'), admin: hasRole(user, 'ADMIN') },
+      // Someone no longer a member of the session's workspace has no role there: the header says so.
+      user: user && { ...user, role: user.role ?? 'NONE' },
+      // The workspace the request acts in (null when signed out), with the user's role there.
+      workspace: c.get('workspace') ?? null,
+      // What the signed-in user may do there, so templates show only those controls (the server checks again).
+      can: { close: hasRole(user, 'CLOSER'), operate: hasRole(user, 'OPERATOR'), admin: hasRole(user, 'ADMIN') },
       csrf: c.get('session')?.csrfToken ?? '',
       path: c.req.path,
     };

@@ -9,8 +9,8 @@ import { startReconciler } from '../core/schedules/reconcile';
 import { eventStreamOf } from '../core/events/stream';
 import { prepareDatabase } from '../core/system/setup';
 import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { createTemporalClient } from '../lib/temporal';
+import { createLogger, type Logger } from '../lib/logger';
+import { createTemporalClient, ensureSearchAttributes, type TemporalHandle } from '../lib/temporal';
 import { createApp } from './app';
 import type { AppDeps } from './context';
 import { isMain } from '../lib/is-main';
@@ -46,6 +46,20 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
   };
 }
 
+/**
+ * Alone (docker-compose), the web server may start runs before any worker has registered the search
+ * attributes, and Temporal refuses a start that names an unknown one: register them here too. Best effort:
+ * with Temporal down the server still starts (not ready), and the worker registers them when it connects.
+ */
+export async function registerSearchAttributes(temporal: TemporalHandle, logger: Logger): Promise<void> {
+  try {
+    const added = await ensureSearchAttributes(temporal.connection, temporal.namespace);
+    if (added.length) logger.info({ added }, 'search attributes registered');
+  } catch (err) {
+    logger.warn({ err }, 'could not register the search attributes; the worker registers them when it connects');
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'web' });
@@ -54,6 +68,7 @@ async function main(): Promise<void> {
   }
   const { sql, sessionSecret } = await prepareDatabase({ url: config.DATABASE_URL, config, logger, applicationName: 'mission-control-web' });
   const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, sql });
+  await registerSearchAttributes(temporal, logger);
   const sandbox = createSandbox(config);
   const deps = { sql, temporal, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   const web = await startWebServer(deps, { port: config.PORT, host: config.HOST });

@@ -10,6 +10,7 @@ export const SEARCH_ATTRIBUTES = {
   containerId: 'ContainerId',
   missionStatus: 'MissionStatus',
   missionTrigger: 'MissionTrigger',
+  workspaceId: 'WorkspaceId',
 } as const;
 
 export const MISSION_STATUSES = ['Running', 'Paused', 'NeedsApproval', 'Completed', 'Failed', 'Cancelled'] as const;
@@ -33,8 +34,9 @@ export function missionScheduleId(missionId: string): string {
   return `mission-${missionId}`;
 }
 
-export const ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const;
+/** A user's role in one workspace (memberships); a CLOSER works approved leads and drafts (seed 002). */
+export const ROLES = ['ADMIN', 'OPERATOR', 'CLOSER', 'VIEWER'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Higher rank includes every permission of the lower ones. */
-export const ROLE_RANK: Record<Role, number> = { VIEWER: 1, OPERATOR: 2, ADMIN: 3 };
+export const ROLE_RANK: Record<Role, number> = { VIEWER: 1, CLOSER: 2, OPERATOR: 3, ADMIN: 4 };

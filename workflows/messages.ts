@@ -208,3 +208,5 @@ export const missionIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.missionId
 export const containerIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.containerId, SearchAttributeType.KEYWORD);
 export const missionStatusKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.missionStatus, SearchAttributeType.KEYWORD);
 export const missionTriggerKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.missionTrigger, SearchAttributeType.KEYWORD);
+/** Set when a run or a schedule is created; runs from before workspaces have none (the default workspace's). */
+export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);

@@ -1,5 +1,7 @@
-// Who is asking: API routes take a bearer token only; UI routes take the
-// signed session cookie; /health/* takes either (monitoring uses tokens).
+// Who is asking, and in which workspace: API routes take a bearer token only
+// (it acts in the workspace it was made in); UI routes take the signed session
+// cookie (the session's workspace); /health/* takes either (monitoring uses
+// tokens). The role is the one in that workspace, read on every request.
 // Authorization happens per route (authorize.ts).
 import type { MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie } from 'hono/cookie';
@@ -18,14 +20,16 @@ export interface AuthenticateOptions {
 export function authenticate(opts: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set('user', null);
+    c.set('workspace', null);
     c.set('session', null);
     const api = isApiPath(c.req.path);
     const header = c.req.header('Authorization');
     if (header && isJsonPath(c.req.path)) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const user = match ? await authenticateToken(opts.sql, match[1]!) : null;
-      if (!user) throw new UnauthorizedError('The API token is invalid, expired or revoked.');
-      c.set('user', user);
+      const found = match ? await authenticateToken(opts.sql, match[1]!) : null;
+      if (!found) throw new UnauthorizedError('The API token is invalid, expired or revoked.');
+      c.set('user', found.user);
+      c.set('workspace', found.workspace);
       return next();
     }
     if (api) return next();
@@ -34,6 +38,7 @@ export function authenticate(opts: AuthenticateOptions): MiddlewareHandler<AppEn
       const session = await getSession(opts.sql, sessionId);
       if (session) {
         c.set('user', session.user);
+        c.set('workspace', session.workspace);
         c.set('session', { id: sessionId, csrfToken: session.csrfToken });
       } else {
         deleteCookie(c, opts.cookieName, { path: '/' });

@@ -1,5 +1,6 @@
-// The one authorization middleware: every route declares the access it needs,
-// and a test walks the app's routes to prove none is left without it.
+// The one authorization middleware: every route declares the access it needs
+// (the least role, ranked by ROLE_RANK, in the request's workspace), and a
+// test walks the app's routes to prove none is left without it.
 import type { MiddlewareHandler } from 'hono';
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors';
 import { ROLE_RANK, type Role } from '../../lib/names';
@@ -25,14 +26,22 @@ export function authorize(access: Access): AuthorizeMiddleware {
       }
       return c.redirect(target, 303);
     }
-    if (ROLE_RANK[user.role] < ROLE_RANK[access]) {
-      throw new ForbiddenError(`This needs the ${access} role; you are ${user.role}.`);
+    const ws = c.get('workspace');
+    if (!ws) throw new ForbiddenError(c.get('session') ? NOT_A_MEMBER_SESSION : NOT_A_MEMBER_TOKEN);
+    if (ROLE_RANK[ws.role] < ROLE_RANK[access]) {
+      throw new ForbiddenError(`This needs the ${access} role in the workspace "${ws.name}"; you are ${ws.role} there.`);
     }
     return next();
   };
   return Object.assign(handler, { [ACCESS]: access });
 }
 
-export function hasRole(user: { role: Role } | null | undefined, role: Role): boolean {
-  return !!user && ROLE_RANK[user.role] >= ROLE_RANK[role];
+const NOT_A_MEMBER_SESSION =
+  'You are not a member of this workspace any more. Sign out and in again to use another workspace you belong to, or ask an admin of this one to add you back.';
+const NOT_A_MEMBER_TOKEN =
+  'This API token acts in a workspace its user is not a member of any more. Ask an admin of that workspace to add them back, or use a token made in another workspace.';
+
+/** Whether the user's role (in the request's workspace) includes `role`; never for a user who is not a member. */
+export function hasRole(user: { role: Role | null } | null | undefined, role: Role): boolean {
+  return !!user?.role && ROLE_RANK[user.role] >= ROLE_RANK[role];
 }

@@ -1,5 +1,6 @@
-// First start: the first admin and the session-signing secret. Safe when
-// several processes start at once: only the one whose insert wins reports it.
+// First start: the first admin (an ADMIN of the default workspace, and its
+// owner) and the session-signing secret. Safe when several processes start at
+// once: only the one whose insert wins reports it.
 import type { Sql } from '../../db/sql';
 import { SYSTEM_ACTOR, appendAudit } from '../audit/audit-log';
 import { hashPassword, randomSecret } from './credentials';
@@ -33,11 +34,17 @@ export async function ensureAdmin(
     const [user] = await tx<{ id: string }[]>`
       insert into users (username, password_hash, role) values (${opts.username}, ${passwordHash}, 'ADMIN')
       returning id`;
+    const [ws] = await tx<{ id: string }[]>`
+      update workspaces set owner_user_id = coalesce(owner_user_id, ${user!.id}), updated_at = now()
+      where is_default
+      returning id`;
+    if (!ws) throw new Error('The default workspace is missing: run the database migrations first.');
+    await tx`insert into memberships (workspace_id, user_id, role) values (${ws.id}, ${user!.id}, 'ADMIN')`;
     await appendAudit(tx, {
       actor: SYSTEM_ACTOR, action: 'user.created', entityType: 'user', entityId: user!.id,
       details: { username: opts.username, role: 'ADMIN', bootstrap: true },
     });
-    const { token } = await insertApiToken(tx, { userId: user!.id, name: 'bootstrap', token: opts.token }, SYSTEM_ACTOR);
+    const { token } = await insertApiToken(tx, { userId: user!.id, name: 'bootstrap', token: opts.token }, SYSTEM_ACTOR, ws);
     return { token };
   });
   if (!created) return {};

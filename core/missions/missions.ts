@@ -23,6 +23,8 @@ export interface MissionTask {
 
 export interface Mission {
   id: string;
+  /** The workspace it belongs to; its runs and its schedule carry it as WorkspaceId. */
+  workspaceId: string;
   name: string;
   description: string;
   type: 'manual' | 'scheduled' | 'triggered';
@@ -41,7 +43,7 @@ export interface Mission {
 }
 
 const columns = (sql: TxSql) => sql`
-  m.id, m.name, m.description, m.type, m.priority, m.status, m.container_id as "containerId", c.name as "containerName",
+  m.id, m.workspace_id as "workspaceId", m.name, m.description, m.type, m.priority, m.status, m.container_id as "containerId", c.name as "containerName",
   m.config, m.schedule, (m.trigger_secret is not null) as "hasTriggerSecret", m.created_by as "createdBy",
   m.created_at as "createdAt", m.updated_at as "updatedAt",
   (select count(*)::int from mission_tasks t where t.mission_id = m.id) as "taskCount"`;

@@ -7,14 +7,20 @@ import type { TxSql } from '../../db/sql';
 import { ConflictError } from '../../lib/errors';
 import { MISSION_WORKFLOW_TYPE, missionWorkflowId, type MissionTrigger } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
-import { containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, newMissionInput, type MissionPlan } from '../../workflows/messages';
+import {
+  containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, newMissionInput, workspaceIdKey, type MissionPlan,
+} from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
 import { buildPlan, getMission } from '../missions/missions';
 import { unavailable } from './temporal-errors';
 
-/** Options shared by API starts and schedule actions: ids, search attributes, memo and the Web UI summary. */
+/**
+ * Options shared by API starts and schedule actions: ids, search attributes, memo and the Web UI summary.
+ * Every run the app starts names its mission's workspace; only a caller that starts a run the way an older
+ * release did (the release tests, the benches) leaves `workspaceId` out.
+ */
 export function startOptions(
-  plan: Pick<MissionPlan, 'missionId' | 'missionName' | 'containerId' | 'priority'> & { taskCount?: number; tasks?: unknown[] },
+  plan: Pick<MissionPlan, 'missionId' | 'missionName' | 'containerId' | 'priority'> & { workspaceId?: string; taskCount?: number; tasks?: unknown[] },
   trigger: MissionTrigger,
 ) {
   const taskCount = plan.tasks?.length ?? plan.taskCount;
@@ -24,6 +30,7 @@ export function startOptions(
       { key: containerIdKey, value: plan.containerId },
       { key: missionStatusKey, value: 'Running' },
       { key: missionTriggerKey, value: trigger },
+      ...(plan.workspaceId ? [{ key: workspaceIdKey, value: plan.workspaceId }] : []),
     ]),
     // The board's progress bar reads how many tasks the run has from here (one list, no query per card).
     memo: { missionName: plan.missionName, priority: plan.priority, ...(taskCount !== undefined ? { taskCount } : {}) },
@@ -46,7 +53,7 @@ export async function executeMission(
       taskQueue: temporal.taskQueue,
       workflowId,
       args: [args],
-      ...startOptions(plan, req.trigger),
+      ...startOptions({ ...plan, workspaceId: mission.workspaceId }, req.trigger),
     });
     if (mission.status === 'draft') await sql`update missions set status = 'active', updated_at = now() where id = ${mission.id} and status = 'draft'`;
     await appendAudit(sql, {

@@ -3,7 +3,7 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { MISSION_STATUSES, MISSION_WORKFLOW_TYPE, type MissionStatus, type MissionTrigger } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
-import { containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey } from '../../workflows/messages';
+import { containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, workspaceIdKey } from '../../workflows/messages';
 import { unavailable } from './temporal-errors';
 
 export interface RunSummary {
@@ -12,6 +12,8 @@ export interface RunSummary {
   missionId: string;
   missionName: string;
   containerId: string;
+  /** The WorkspaceId it was started with; null for runs from before workspaces (the default workspace's). */
+  workspaceId: string | null;
   status: MissionStatus;
   trigger: MissionTrigger | null;
   priority: string | null;
@@ -25,6 +27,11 @@ const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'
 const iso = (ms: number) => quote(new Date(ms).toISOString());
 
 export interface RunFilter {
+  /**
+   * Only this workspace's runs. The default workspace also has the runs from before workspaces,
+   * which carry no WorkspaceId.
+   */
+  workspace?: { id: string; isDefault: boolean };
   missionId?: string;
   /** Any of these missions (the board's search and priority filters). */
   missionIds?: string[];
@@ -46,6 +53,10 @@ const OPEN_STATUSES: readonly MissionStatus[] = ['Running', 'Paused', 'NeedsAppr
 /** A visibility query for missionWorkflow runs; live statuses also require an open execution. */
 export function runQuery(f: RunFilter): string {
   const parts = [`WorkflowType = ${quote(MISSION_WORKFLOW_TYPE)}`];
+  if (f.workspace) {
+    const id = `WorkspaceId = ${quote(f.workspace.id)}`;
+    parts.push(f.workspace.isDefault ? `(${id} OR WorkspaceId IS NULL)` : id);
+  }
   if (f.missionId) parts.push(`MissionId = ${quote(f.missionId)}`);
   if (f.missionIds) parts.push(f.missionIds.length ? `MissionId IN (${f.missionIds.map(quote).join(', ')})` : `MissionId = 'none'`);
   if (f.containerId) parts.push(`ContainerId = ${quote(f.containerId)}`);
@@ -89,6 +100,7 @@ export function summarise(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary 
     missionId: info.typedSearchAttributes.get(missionIdKey) ?? '',
     missionName: memo.missionName ?? info.workflowId,
     containerId: info.typedSearchAttributes.get(containerIdKey) ?? '',
+    workspaceId: info.typedSearchAttributes.get(workspaceIdKey) ?? null,
     status: effectiveStatus(info),
     trigger: (info.typedSearchAttributes.get(missionTriggerKey) as MissionTrigger | undefined) ?? null,
     priority: memo.priority ?? null,

@@ -5,10 +5,11 @@
 // also notices a paused state changed outside the app (the CLI, the Web UI),
 // takes it over and audits it once.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleHandle, type ScheduleOptionsAction } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import type { Sql } from '../../db/sql';
 import { MISSION_WORKFLOW_TYPE, missionScheduleId, missionWorkflowId } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
-import { newMissionInput } from '../../workflows/messages';
+import { newMissionInput, workspaceIdKey } from '../../workflows/messages';
 import { appendAudit } from '../audit/audit-log';
 import {
   forgetIfDone, markSchedulePending, readSync, savedButPending, scheduleSynced, syncFailed, temporalError, withSyncLock, type SyncRow,
@@ -53,9 +54,15 @@ function action(temporal: TemporalHandle, mission: Mission): ScheduleOptionsActi
     // Temporal appends the scheduled time (to the second), giving mission-<id>-scheduled-<time>.
     workflowId: missionWorkflowId(mission.id, 'scheduled'),
     args: [args],
-    ...startOptions({ missionId: mission.id, missionName: mission.name, containerId: mission.containerId, priority: mission.priority, taskCount: mission.taskCount }, 'scheduled'),
+    ...startOptions({
+      missionId: mission.id, missionName: mission.name, containerId: mission.containerId, priority: mission.priority,
+      workspaceId: mission.workspaceId, taskCount: mission.taskCount,
+    }, 'scheduled'),
   };
 }
+
+/** The schedule's own search attributes (`temporal schedule list --query "WorkspaceId='…'"`): the whole set, on create and on every update. */
+const scheduleAttributes = (mission: Mission) => new TypedSearchAttributes([{ key: workspaceIdKey, value: mission.workspaceId }]);
 
 /** The schedule's own pause wins; else a paused mission pauses it; else it runs. */
 function desiredState(s: ScheduleInput, mission: Mission, row: SyncRow | null): PauseState {
@@ -138,7 +145,7 @@ async function push(temporal: TemporalHandle, handle: ScheduleHandle, mission: M
   if (!current) {
     const state: PauseState = want.paused ? want : { paused: false, note: null }; // a new running schedule needs no note
     await temporal.client.schedule.create({
-      scheduleId: missionScheduleId(mission!.id), spec: spec(s), action: action(temporal, mission!),
+      scheduleId: missionScheduleId(mission!.id), spec: spec(s), action: action(temporal, mission!), typedSearchAttributes: scheduleAttributes(mission!),
       policies: { overlap: OVERLAP[s.overlap], catchupWindow: '1 minute' },
       state: { paused: state.paused, ...(state.note ? { note: state.note } : {}) },
     });
@@ -153,6 +160,7 @@ async function push(temporal: TemporalHandle, handle: ScheduleHandle, mission: M
     state = change ? want : seenState(prev);
     return {
       ...prev, spec: spec(s), action: action(temporal, mission!), policies: { ...prev.policies, overlap: OVERLAP[s.overlap] },
+      searchAttributes: undefined, typedSearchAttributes: scheduleAttributes(mission!),
       state: change ? { ...prev.state, paused: want.paused, note: want.note ?? undefined } : prev.state,
     };
   });

@@ -1,16 +1,19 @@
 // Roles, API tokens and the one authorization middleware every route uses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS } from '../../api/middleware/authorize';
+import { ACCESS, type Access } from '../../api/middleware/authorize';
+import { createUser } from '../../core/access/users';
 import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type TestApp } from '../helpers/app';
+import { ADMIN_PASSWORD, ORIGIN, apiClient, createTestApp, json, signIn, userWithRole, type TestApp } from '../helpers/app';
 
 let t: TestApp;
 let viewer: Awaited<ReturnType<typeof userWithRole>>;
+let closer: Awaited<ReturnType<typeof userWithRole>>;
 let operator: Awaited<ReturnType<typeof userWithRole>>;
 beforeAll(async () => {
   t = await createTestApp();
   viewer = await userWithRole(t, 'VIEWER');
+  closer = await userWithRole(t, 'CLOSER');
   operator = await userWithRole(t, 'OPERATOR');
 });
 afterAll(async () => t?.close());
@@ -31,16 +34,16 @@ describe('every route declares the access it needs', () => {
 });
 
 describe('roles are held to their routes', () => {
-  const cases: [string, string, number, number, number][] = [
-    // method, path, viewer, operator, admin
-    ['GET', '/api/me', 200, 200, 200],
-    ['GET', '/api/audit', 200, 200, 200],
-    ['GET', '/api/users', 403, 403, 200],
-    ['GET', '/api/tokens', 403, 403, 200],
-    ['GET', '/health/detailed', 403, 403, 200],
+  const cases: [string, string, number, number, number, number][] = [
+    // method, path, viewer, closer, operator, admin
+    ['GET', '/api/me', 200, 200, 200, 200],
+    ['GET', '/api/audit', 200, 200, 200, 200],
+    ['GET', '/api/users', 403, 403, 403, 200],
+    ['GET', '/api/tokens', 403, 403, 403, 200],
+    ['GET', '/health/detailed', 403, 403, 403, 200],
   ];
-  it.each(cases)('%s %s: viewer %i, operator %i, admin %i', async (method, path, v, o, a) => {
-    for (const [token, expected] of [[viewer.token, v], [operator.token, o], [ADMIN_TOKEN, a]] as const) {
+  it.each(cases)('%s %s: viewer %i, closer %i, operator %i, admin %i', async (method, path, v, cl, o, a) => {
+    for (const [token, expected] of [[viewer.token, v], [closer.token, cl], [operator.token, o], [ADMIN_TOKEN, a]] as const) {
       const res = await apiClient(t, token).request(method, path);
       expect(res.status, `${path} with ${token.slice(0, 12)}`).toBe(expected);
     }
@@ -60,6 +63,48 @@ describe('roles are held to their routes', () => {
     const users = await json(await apiClient(t, ADMIN_TOKEN).request('GET', '/api/users'));
     expect(users.users.map((u: { username: string }) => u.username)).not.toContain('sneaky');
   });
+});
+
+describe('a CLOSER, on every route', () => {
+  const NO_ID = '00000000-0000-4000-8000-000000000000';
+  const params: Record<string, string> = { workflowId: `mission-${NO_ID}-x`, version: '1', channel: 'email', name: 'app.css' };
+  const isJsonPath = (path: string) => path.startsWith('/api/') || path.startsWith('/health');
+
+  it('may read what a VIEWER reads, and is refused every OPERATOR and ADMIN route with a 403', async () => {
+    const routes = new Map<string, { method: string; path: string; access: Access }>();
+    for (const r of t.app.routes) {
+      const access = (r.handler as { [ACCESS]?: Access })[ACCESS];
+      if (r.method === 'ALL' || !access || access === 'public') continue;
+      routes.set(`${r.method} ${r.path}`, { method: r.method, path: r.path, access });
+    }
+    const session = await signIn(t, closer.username, closer.password);
+    const send = async ({ method, path, access }: { method: string; path: string; access: Access }) => {
+      const url = path.replace(/:(\w+)/g, (_, p: string) => params[p] ?? NO_ID).replace(/\*/g, 'x');
+      const body = method === 'GET' || method === 'DELETE' ? undefined : isJsonPath(path) ? '{}' : '';
+      const headers: Record<string, string> = isJsonPath(path)
+        ? { Authorization: `Bearer ${closer.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) }
+        : { Cookie: session.cookie, Origin: ORIGIN, 'X-CSRF-Token': session.csrf, ...(body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }) };
+      const res = await t.app.request(url, { method, headers, body });
+      // An accepted event stream never ends by itself: its status is the answer.
+      const text = res.headers.get('content-type')?.startsWith('text/event-stream') ? (await res.body?.cancel(), '') : await res.text();
+      return { route: `${method} ${path}`, access, status: res.status, text };
+    };
+    const queue = [...routes.values()];
+    const outcomes: Awaited<ReturnType<typeof send>>[] = [];
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) outcomes.push(await send(r));
+    }));
+    const allowed = outcomes.filter((o) => o.access === 'VIEWER' || o.access === 'CLOSER');
+    const above = outcomes.filter((o) => o.access === 'OPERATOR' || o.access === 'ADMIN');
+    console.log(`closer walk: ${outcomes.length} routes, ${allowed.length} read, ${above.length} refused`);
+    expect(allowed.length).toBeGreaterThan(20);
+    expect(above.length).toBeGreaterThan(20);
+    expect(allowed.filter((o) => o.status === 401 || o.status === 403).map((o) => `${o.status} ${o.route}`)).toEqual([]);
+    expect(above.filter((o) => o.status !== 403 || !o.text.includes(`needs the ${o.access} role`)).map((o) => `${o.status} ${o.route}`)).toEqual([]);
+    // Refused before anything happened: after making their token, the closer's only entry is the sign-in.
+    const mine = await listAudit(t.db.sql, { actor: closer.username, limit: 50 });
+    expect(mine.map((e) => e.action)).toEqual(['auth.login', 'token.created']);
+  }, 120_000);
 });
 
 describe('API tokens', () => {
@@ -107,6 +152,53 @@ describe('API tokens', () => {
 });
 
 describe('users', () => {
+  it('the first admin is the default workspace\'s ADMIN and its owner', async () => {
+    const [ws] = await t.db.owner`
+      select w.owner_user_id = u.id as owner, m.role from workspaces w
+      join users u on u.username = 'admin' join memberships m on m.workspace_id = w.id and m.user_id = u.id
+      where w.is_default and w.id = ${t.ws}`;
+    expect(ws).toEqual({ owner: true, role: 'ADMIN' });
+  });
+
+  it('takes CLOSER as a role, from the API and from the settings form', async () => {
+    const admin = apiClient(t, ADMIN_TOKEN);
+    const res = await admin.request('POST', '/api/users', { username: 'closer-made', password: 'password-123456', role: 'CLOSER' });
+    expect(res.status).toBe(201);
+    const { user } = await json(res);
+    expect(user.role).toBe('CLOSER');
+    const [member] = await t.db.owner`select role from memberships where user_id = ${user.id} and workspace_id = ${t.ws}`;
+    expect(member).toEqual({ role: 'CLOSER' });
+    const promoted = await admin.request('PATCH', `/api/users/${user.id}`, { role: 'OPERATOR' });
+    expect((await json(promoted)).user.role).toBe('OPERATOR');
+    expect((await json(await admin.request('PATCH', `/api/users/${viewer.id}`, { role: 'CLOSER' }))).user.role).toBe('CLOSER');
+    expect((await json(await admin.request('PATCH', `/api/users/${viewer.id}`, { role: 'VIEWER' }))).user.role).toBe('VIEWER');
+
+    const page = await signIn(t, 'admin', ADMIN_PASSWORD);
+    const html = await (await page.get('/settings')).text();
+    expect(html).toContain('<option value="CLOSER"');
+    const made = await page.post('/settings/users', { username: 'closer-form', password: 'password-123456', role: 'CLOSER' });
+    expect(made.status).toBe(303);
+    const bad = await page.post(`/settings/users/${viewer.id}/role`, { role: 'OWNER' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Choose a role: ADMIN, OPERATOR, CLOSER or VIEWER.');
+  });
+
+  it('are the members of the workspace: anyone else is not found', async () => {
+    const [other] = await t.db.owner<{ id: string }[]>`insert into workspaces (name) values ('Elsewhere') returning id`;
+    const outsider = await createUser(t.db.sql, { username: 'outsider', password: 'password-123456', role: 'ADMIN' }, { id: null, name: 'test' }, other!);
+    const admin = apiClient(t, ADMIN_TOKEN);
+    const { users } = await json(await admin.request('GET', '/api/users'));
+    expect(users.map((u: { username: string }) => u.username)).not.toContain('outsider');
+    const missing = { error: { code: 'not_found', message: 'User was not found.' } };
+    expect(await json(await admin.request('GET', `/api/users/${outsider.id}`))).toEqual(missing);
+    const patch = await admin.request('PATCH', `/api/users/${outsider.id}`, { role: 'VIEWER' });
+    expect([patch.status, await json(patch)]).toEqual([404, missing]);
+    const token = await admin.request('POST', '/api/tokens', { name: 'for an outsider', userId: outsider.id });
+    expect([token.status, await json(token)]).toEqual([404, missing]);
+    const [row] = await t.db.owner`select role from memberships where user_id = ${outsider.id}`;
+    expect(row).toEqual({ role: 'ADMIN' }); // unchanged, in its own workspace
+  });
+
   it('keeps at least one active admin', async () => {
     const admin = apiClient(t, ADMIN_TOKEN);
     const { users } = await json(await admin.request('GET', '/api/users'));

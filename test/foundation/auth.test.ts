@@ -1,7 +1,10 @@
-// Signing in and out of the UI, CSRF, and the audit trail of access.
+// Signing in and out of the UI, CSRF, the workspace a session or a token acts
+// in, and the audit trail of access.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken } from '../../core/access/tokens';
+import { createUser } from '../../core/access/users';
 import { listAudit } from '../../core/audit/audit-log';
-import { ADMIN_PASSWORD, ORIGIN, createTestApp, signIn, type TestApp } from '../helpers/app';
+import { ADMIN_PASSWORD, ORIGIN, apiClient, createTestApp, json, signIn, userWithRole, type TestApp } from '../helpers/app';
 import { freshRateWindow } from './rate-window';
 
 let t: TestApp;
@@ -74,6 +77,90 @@ describe('signing in', () => {
     expect((await b.get('/status')).status).toBe(303);
     const [entry] = await listAudit(t.db.sql, { action: 'auth.logout', limit: 1 });
     expect(entry?.actor).toBe('admin');
+  });
+});
+
+describe('the workspace a session or a token acts in', () => {
+  const system = { id: null, name: 'test' };
+  const sessionWorkspaces = async (userId: string) =>
+    (await t.db.owner<{ workspace_id: string }[]>`select workspace_id from sessions where user_id = ${userId}`).map((r) => r.workspace_id);
+  /** A second workspace, made directly: no route makes one yet. Its name is markup, to prove it is escaped. */
+  const otherWorkspace = async () =>
+    (await t.db.owner<{ id: string }[]>`insert into workspaces (name) values ('Team <b>B</b> & co') returning id`)[0]!.id;
+
+  it('signs in to the default workspace, for a member of it', async () => {
+    const operator = await userWithRole(t, 'OPERATOR');
+    const b = await signIn(t, operator.username, operator.password);
+    expect(await sessionWorkspaces(operator.id)).toEqual([t.ws]);
+    expect((await b.get('/status')).status).toBe(200);
+  });
+
+  it('signs in to the oldest membership otherwise, with the role held there', async () => {
+    const [b1, b2] = [await otherWorkspace(), await otherWorkspace()];
+    const user = await createUser(t.db.sql, { username: 'elsewhere', password: 'password-123456', role: 'OPERATOR' }, system, { id: b1 });
+    await t.db.owner`insert into memberships (workspace_id, user_id, role, created_at) values (${b2}, ${user.id}, 'ADMIN', now() + interval '1 second')`;
+    const b = await signIn(t, 'elsewhere', 'password-123456');
+    expect(await sessionWorkspaces(user.id)).toEqual([b1]);
+    expect((await b.get('/status')).status).toBe(200); // an OPERATOR route
+    const refused = await b.post('/settings/safety/dry-run', { dryRun: 'false' }); // an ADMIN one, in b1
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('This needs the ADMIN role in the workspace &quot;Team &lt;b&gt;B&lt;/b&gt; &amp; co&quot;; you are OPERATOR there.');
+  });
+
+  it('refuses a sign-in, without a session, to someone who is a member of no workspace', async () => {
+    const viewer = await userWithRole(t, 'VIEWER');
+    await t.db.owner`delete from memberships where user_id = ${viewer.id}`;
+    const res = await t.app.request('/login', form({ username: viewer.username, password: viewer.password }));
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await res.text()).toContain('You are not a member of any workspace yet; ask an admin to invite you.');
+    expect(await sessionWorkspaces(viewer.id)).toEqual([]);
+    const [entry] = await listAudit(t.db.sql, { action: 'auth.login_refused', limit: 1 });
+    expect(entry).toMatchObject({ actor: viewer.username, entityId: viewer.id });
+  });
+
+  it('gives a token the workspace it was made in, and the role its user has there', async () => {
+    const admin = await userWithRole(t, 'ADMIN');
+    const made = await apiClient(t, admin.token).request('POST', '/api/tokens', { name: 'made over the API' });
+    const { token, apiToken } = await json(made);
+    const [row] = await t.db.owner`select workspace_id from api_tokens where id = ${apiToken.id}`;
+    expect(row).toEqual({ workspace_id: t.ws });
+    expect((await json(await apiClient(t, token).request('GET', '/api/me'))).workspace).toEqual({ id: t.ws, name: 'Default', isDefault: true, role: 'ADMIN' });
+
+    // The same user is only a VIEWER in another workspace: a token made there acts as one.
+    const other = await otherWorkspace();
+    await t.db.owner`insert into memberships (workspace_id, user_id, role) values (${other}, ${admin.id}, 'VIEWER')`;
+    const there = apiClient(t, (await createApiToken(t.db.sql, { userId: admin.id, name: 'elsewhere' }, system, { id: other })).token);
+    const me = await json(await there.request('GET', '/api/me'));
+    expect(me.workspace).toEqual({ id: other, name: 'Team <b>B</b> & co', isDefault: false, role: 'VIEWER' });
+    expect(me.user.role).toBe('VIEWER');
+    const refused = await there.request('GET', '/api/users');
+    expect(refused.status).toBe(403);
+    expect((await json(refused)).error.message).toBe('This needs the ADMIN role in the workspace "Team <b>B</b> & co"; you are VIEWER there.');
+    expect((await apiClient(t, token).request('GET', '/api/users')).status).toBe(200);
+  });
+
+  it('reads the role on every request: a change counts from the next one', async () => {
+    const admin = await userWithRole(t, 'ADMIN');
+    const api = apiClient(t, admin.token);
+    expect((await api.request('GET', '/api/users')).status).toBe(200);
+    await t.db.owner`update memberships set role = 'CLOSER' where user_id = ${admin.id} and workspace_id = ${t.ws}`;
+    expect((await api.request('GET', '/api/users')).status).toBe(403);
+    expect((await json(await api.request('GET', '/api/me'))).user.role).toBe('CLOSER');
+  });
+
+  it('refuses a session and a token with a 403 that says so, once their user is no longer a member', async () => {
+    const operator = await userWithRole(t, 'OPERATOR');
+    const b = await signIn(t, operator.username, operator.password);
+    await t.db.owner`delete from memberships where user_id = ${operator.id} and workspace_id = ${t.ws}`;
+    const page = await b.get('/status');
+    expect(page.status).toBe(403);
+    expect(await page.text()).toContain('You are not a member of this workspace any more.');
+    const api = await apiClient(t, operator.token).request('GET', '/api/me');
+    expect(api.status).toBe(403);
+    expect((await json(api)).error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('not a member of any more') });
+    // Signing out still works.
+    expect((await b.post('/logout', {})).status).toBe(303);
   });
 });
 

@@ -17,6 +17,8 @@ export interface TestApp {
   deps: AppDeps;
   db: TestDatabase;
   config: Config;
+  /** The default workspace's id: the one workspace every test database starts with. */
+  ws: string;
   close(): Promise<void>;
 }
 
@@ -28,11 +30,13 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const sandbox = createSandbox(config);
   const deps: AppDeps = { sql: db.sql, temporal, logger, config, sessionSecret: db.sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   const { app } = createApp(deps);
+  const ws = await defaultWorkspaceId(db.sql);
   return {
     app,
     deps,
     db,
     config,
+    ws,
     async close() {
       await eventStreamOf(db.sql, logger).stop();
       await temporal.connection.close();
@@ -40,6 +44,12 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
       await db.close();
     },
   };
+}
+
+/** The id of the workspace every database starts with (db/migrations/0008_workspaces.sql). */
+export async function defaultWorkspaceId(sql: TestDatabase['sql']): Promise<string> {
+  const [{ id }] = (await sql`select id from workspaces where is_default`) as [{ id: string }];
+  return id;
 }
 
 export const ORIGIN = 'http://localhost';
@@ -93,13 +103,13 @@ export function apiClient(t: TestApp, token: string): ApiClient {
   };
 }
 
-/** A user of the given role with a password and an API token. */
-export async function userWithRole(t: TestApp, role: Role): Promise<{ username: string; password: string; token: string; id: string }> {
+/** A user of the given role in a workspace (the default one unless named), with a password and an API token acting there. */
+export async function userWithRole(t: TestApp, role: Role, ws: string = t.ws): Promise<{ username: string; password: string; token: string; id: string }> {
   const username = uniqueName(role.toLowerCase());
   const password = `${role.toLowerCase()}-password-123`;
   const system = { id: null, name: 'test' };
-  const user = await createUser(t.db.sql, { username, password, role }, system);
-  const { token } = await createApiToken(t.db.sql, { userId: user.id, name: 'test' }, actorOf(user));
+  const user = await createUser(t.db.sql, { username, password, role }, system, { id: ws });
+  const { token } = await createApiToken(t.db.sql, { userId: user.id, name: 'test' }, actorOf(user), { id: ws });
   return { username, password, token, id: user.id };
 }
 

@@ -25,6 +25,7 @@ let containerId: string;
 let draft: string;
 let quick: string;
 let slow: string;
+let workspaceId: string;
 
 beforeAll(async () => {
   env = await missionEnv();
@@ -32,6 +33,7 @@ beforeAll(async () => {
   draft = await makePattern(admin, containerId, 'async (input) => ({ draft: `Hi ${input.to}` })', { failureAction: 'skip' });
   quick = await makePattern(admin, containerId, 'async (input, ctx) => ({ sent: ctx.previous.draft ?? null })');
   slow = await makePattern(admin, containerId, BUSY_PATTERN, { timeout: 30_000 });
+  [{ workspaceId }] = await t.db.sql<[{ workspaceId: string }]>`select id as "workspaceId" from workspaces where is_default`;
 });
 afterAll(async () => env?.close());
 
@@ -145,10 +147,13 @@ describe.concurrent('operating with the temporal CLI', () => {
     const first = await gatedRun();
     const second = await gatedRun(first.missionId);
 
-    const waiting = await eventually(() => listRuns("MissionStatus='NeedsApproval'"), (r) => ids(r).includes(first.workflowId) && ids(r).includes(second.workflowId));
+    const inbox = `WorkspaceId='${workspaceId}' AND MissionStatus='NeedsApproval' AND ExecutionStatus='Running'`;
+    const waiting = await eventually(() => listRuns(inbox), (r) => ids(r).includes(first.workflowId) && ids(r).includes(second.workflowId));
     const row = waiting.find((r) => r.workflowId === first.workflowId)!;
     expect(row.status).toBe('WORKFLOW_EXECUTION_STATUS_RUNNING');
-    expect(row.searchAttributes).toMatchObject({ MissionId: first.missionId, ContainerId: containerId, MissionStatus: 'NeedsApproval', MissionTrigger: 'manual' });
+    expect(row.searchAttributes).toMatchObject({
+      MissionId: first.missionId, ContainerId: containerId, MissionStatus: 'NeedsApproval', MissionTrigger: 'manual', WorkspaceId: workspaceId,
+    });
 
     const ofMission = await eventually(() => listRuns(`MissionId='${first.missionId}'`), (r) => r.length === 2);
     expect(ids(ofMission).sort()).toEqual([first.workflowId, second.workflowId].sort());

@@ -28,7 +28,7 @@ import { createTemporalClient, type TemporalHandle } from '../../lib/temporal';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../../scripts/embedded-postgres';
 import { startTemporalDevServer, type DevServer } from '../../scripts/temporal-dev-server';
 import type { Progress } from '../../workflows/messages';
-import { apiClient, json, type ApiClient, type TestApp } from '../helpers/app';
+import { apiClient, defaultWorkspaceId, json, type ApiClient, type TestApp } from '../helpers/app';
 import { ADMIN_TOKEN, testConfig, testLogger, uniqueName } from '../helpers/env';
 import { execute, makeContainer, makeMission, makePattern } from '../helpers/missions';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver';
@@ -170,7 +170,7 @@ async function makeApp(): Promise<TestApp> {
   sandbox = createSandbox(config);
   const deps: AppDeps = { sql, temporal: handle, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
   return {
-    app: createApp(deps).app, deps, config,
+    app: createApp(deps).app, deps, config, ws: await defaultWorkspaceId(sql),
     db: { url: pgUrl(), sql, owner, sessionSecret, close: async () => {} },
     close: async () => {},
   };

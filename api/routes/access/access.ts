@@ -1,5 +1,6 @@
-// People and API tokens: /api/me for anyone signed in; users and tokens are
-// managed by admins only.
+// People and API tokens of the caller's workspace: /api/me for anyone signed
+// in; users (the workspace's members) and tokens (those acting in it) are
+// managed by its admins only. Anyone outside the workspace is not found.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { createApiToken, expiryAfterDays, listApiTokens, revokeApiToken } from '../../../core/access/tokens';
@@ -7,7 +8,7 @@ import { actorOf, createUser, getUser, listUsers, updateUser } from '../../../co
 import { NotFoundError } from '../../../lib/errors';
 import { ROLES } from '../../../lib/names';
 import { text } from '../../../lib/text';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -36,28 +37,29 @@ export const newTokenSchema = z.object({
 export function accessRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
-  app.get('/me', authorize('VIEWER'), (c) => c.json({ user: c.get('user') }));
+  app.get('/me', authorize('VIEWER'), (c) => c.json({ user: c.get('user'), workspace: c.get('workspace') }));
 
-  app.get('/users', authorize('ADMIN'), async (c) => c.json({ users: await listUsers(deps.sql) }));
+  app.get('/users', authorize('ADMIN'), async (c) => c.json({ users: await listUsers(deps.sql, currentWorkspace(c)) }));
 
   app.post('/users', authorize('ADMIN'), valid('json', newUserSchema), async (c) => {
-    const user = await createUser(deps.sql, c.req.valid('json'), actorOf(c.get('user')!));
+    const user = await createUser(deps.sql, c.req.valid('json'), actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ user }, 201);
   });
 
   app.get('/users/:id', authorize('ADMIN'), valid('param', uuid), async (c) => {
-    const user = await getUser(deps.sql, c.req.valid('param').id);
+    const user = await getUser(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     if (!user) throw new NotFoundError('User');
     return c.json({ user });
   });
 
   app.patch('/users/:id', authorize('ADMIN'), valid('param', uuid), valid('json', userPatchSchema), async (c) => {
-    const user = await updateUser(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!));
+    const user = await updateUser(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ user });
   });
 
-  app.get('/tokens', authorize('ADMIN'), async (c) => c.json({ tokens: await listApiTokens(deps.sql) }));
+  app.get('/tokens', authorize('ADMIN'), async (c) => c.json({ tokens: await listApiTokens(deps.sql, {}, currentWorkspace(c)) }));
 
+  // A token acts in the workspace it is made in: the creator's current one.
   app.post('/tokens', authorize('ADMIN'), valid('json', newTokenSchema), async (c) => {
     const body = c.req.valid('json');
     const me = c.get('user')!;
@@ -69,13 +71,14 @@ export function accessRoutes(deps: AppDeps) {
         expiresAt: expiryAfterDays(body.expiresInDays),
       },
       actorOf(me),
+      currentWorkspace(c),
     );
     c.header('Cache-Control', 'no-store'); // the plaintext token is in this response only
     return c.json({ token, apiToken, note: 'The token is shown once; store it now.' }, 201);
   });
 
   app.delete('/tokens/:id', authorize('ADMIN'), valid('param', uuid), async (c) => {
-    await revokeApiToken(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
+    await revokeApiToken(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ revoked: true });
   });
 

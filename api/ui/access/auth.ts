@@ -1,11 +1,13 @@
 // Sign in and out of the web UI. Failed attempts are rate-limited per
-// username and per client address, and every attempt is audited.
+// username and per client address, and every attempt is audited. A sign-in
+// lands in the default workspace if the user is a member of it, else in their
+// oldest membership; a user with none is told so and gets no session.
 import { Hono } from 'hono';
 import { deleteCookie, setSignedCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { appendAudit, SYSTEM_ACTOR } from '../../../core/audit/audit-log';
 import { checkRateLimit, hitRateLimit, resetRateLimit } from '../../../core/access/rate-limit';
-import { createSession, deleteSession, SESSION_TTL_MS } from '../../../core/access/sessions';
+import { createSession, deleteSession, loginWorkspace, SESSION_TTL_MS } from '../../../core/access/sessions';
 import { actorOf, checkPassword } from '../../../core/access/users';
 import { RateLimitedError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
@@ -63,8 +65,16 @@ export function authRoutes(deps: AppDeps, renderer: Renderer, cookieName: string
       });
       return again('That username and password do not match.', 401);
     }
+    const workspace = await loginWorkspace(deps.sql, user.id);
+    if (!workspace) {
+      await appendAudit(deps.sql, {
+        actor: actorOf(user), action: 'auth.login_refused', entityType: 'user', entityId: user.id,
+        details: { reason: 'not a member of any workspace', address: clientAddress(c, deps.config.MC_TRUST_PROXY) },
+      });
+      return again('You are not a member of any workspace yet; ask an admin to invite you.', 401);
+    }
     const session = await deps.sql.begin(async (tx) => {
-      const s = await createSession(tx, user.id);
+      const s = await createSession(tx, user.id, workspace);
       await appendAudit(tx, { actor: actorOf(user), action: 'auth.login', entityType: 'user', entityId: user.id, details: { address: clientAddress(c, deps.config.MC_TRUST_PROXY) } });
       return s;
     });

@@ -1,12 +1,13 @@
-// Users and API tokens on the settings page, for admins only (the server
-// checks; non-admins get 403): create users, change roles, disable and
-// enable; create tokens (shown once, in the response) and revoke them.
+// Users and API tokens of the current workspace on the settings page, for its
+// admins only (the server checks; others get 403): create users (members of
+// this workspace), change their role here, disable and enable; create tokens
+// (acting in this workspace, shown once, in the response) and revoke them.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { createApiToken, expiryAfterDays, revokeApiToken } from '../../../core/access/tokens';
 import { actorOf, createUser, updateUser } from '../../../core/access/users';
 import { ROLES } from '../../../lib/names';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { newTokenSchema, newUserSchema } from '../../routes/access/access';
@@ -16,7 +17,8 @@ import { flash, flashing, formProblem, intField, isHtmx } from '../form-problem'
 import type { SettingsPage } from '../safety/settings';
 
 const idParam = z.object({ id: z.uuid('Not a valid id.') });
-const roleOf = (value: string) => z.enum(ROLES, { message: 'Choose a role: ADMIN, OPERATOR or VIEWER.' }).parse(value);
+const roleOf = (value: string) =>
+  z.enum(ROLES, { message: `Choose a role: ${ROLES.slice(0, -1).join(', ')} or ${ROLES.at(-1)}.` }).parse(value);
 
 export function accessPages(deps: AppDeps, renderer: Renderer, settings: SettingsPage) {
   const app = new Hono<AppEnv>();
@@ -34,7 +36,7 @@ export function accessPages(deps: AppDeps, renderer: Renderer, settings: Setting
     const userValues = { username: str(form, 'username'), role: str(form, 'role'), displayName: str(form, 'displayName') };
     try {
       const input = newUserSchema.parse({ ...userValues, displayName: userValues.displayName || undefined, password: str(form, 'password') });
-      const user = await flashing(c, () => createUser(deps.sql, input, actor(c)));
+      const user = await flashing(c, () => createUser(deps.sql, input, actor(c), currentWorkspace(c)));
       return users(c, `Created ${user.username} (${user.role}).`);
     } catch (err) {
       const p = formProblem(err);
@@ -46,13 +48,13 @@ export function accessPages(deps: AppDeps, renderer: Renderer, settings: Setting
 
   app.post('/settings/users/:id/role', authorize('ADMIN'), valid('param', idParam), async (c) => {
     const form = await readForm(c);
-    const user = await flashing(c, () => updateUser(deps.sql, c.req.valid('param').id, { role: roleOf(str(form, 'role')) }, actor(c)));
+    const user = await flashing(c, () => updateUser(deps.sql, c.req.valid('param').id, { role: roleOf(str(form, 'role')) }, actor(c), currentWorkspace(c)));
     return users(c, `${user.username} is now ${user.role}.`);
   });
 
   app.post('/settings/users/:id/disabled', authorize('ADMIN'), valid('param', idParam), async (c) => {
     const disabled = str(await readForm(c), 'disabled') === 'true';
-    const user = await flashing(c, () => updateUser(deps.sql, c.req.valid('param').id, { disabled }, actor(c)));
+    const user = await flashing(c, () => updateUser(deps.sql, c.req.valid('param').id, { disabled }, actor(c), currentWorkspace(c)));
     return users(c, `${user.username} is ${user.disabled ? 'disabled and signed out' : 'enabled'}.`);
   });
 
@@ -71,7 +73,7 @@ export function accessPages(deps: AppDeps, renderer: Renderer, settings: Setting
         userId: body.userId ?? me.id,
         name: body.name,
         expiresAt: expiryAfterDays(body.expiresInDays),
-      }, actor(c)));
+      }, actor(c), currentWorkspace(c)));
       c.header('Cache-Control', 'no-store');
       const createdToken = { token, name: apiToken.name, username: apiToken.username, expiresAt: apiToken.expiresAt };
       if (isHtmx(c)) {
@@ -88,7 +90,7 @@ export function accessPages(deps: AppDeps, renderer: Renderer, settings: Setting
   });
 
   app.post('/settings/tokens/:id/revoke', authorize('ADMIN'), valid('param', idParam), async (c) => {
-    await flashing(c, () => revokeApiToken(deps.sql, c.req.valid('param').id, actor(c)));
+    await flashing(c, () => revokeApiToken(deps.sql, c.req.valid('param').id, actor(c), currentWorkspace(c)));
     if (!isHtmx(c)) return redirect(c, '/settings#tokens');
     flash(c, 'ok', 'Token revoked.');
     return renderer.fragment(c, 'partials/access/settings-tokens', await settings.load(c));
