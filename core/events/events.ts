@@ -21,6 +21,8 @@ export interface MissionEvent {
   timestamp: string;
   actor: string;
   payload: Record<string, unknown>;
+  /** The workspace the change belongs to: a reader only ever sees its own workspace's events. */
+  workspaceId: string;
 }
 
 /** What a writer says about a change; the database gives the id and the time. */
@@ -35,6 +37,8 @@ export interface EventInput {
   payload?: Record<string, unknown>;
   /** Writers that may retry pass one: the event is recorded once. */
   key?: string;
+  /** The workspace the change belongs to; omitted → the default workspace (mc_default_workspace()). */
+  workspaceId?: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -51,7 +55,7 @@ const NOT_EVENTS = ['auth.', 'user.', 'token.'];
 export function eventOfAudit(e: AuditEntry): EventInput | null {
   if (NOT_EVENTS.some((p) => e.action.startsWith(p))) return null;
   const d = e.details ?? {};
-  const base = { actor: e.actor.name, payload: d, taskId: stringOrNull(d.taskId) };
+  const base = { actor: e.actor.name, payload: d, taskId: stringOrNull(d.taskId), ...(e.workspaceId ? { workspaceId: e.workspaceId } : {}) };
   if (e.action === 'mission.executed') {
     const runId = stringOrNull(d.workflowId);
     return { ...base, type: d.trigger === 'scheduled' ? 'scheduler.job.started' : 'run.started', entityType: 'run', entityId: runId, runId, missionId: uuidOrNull(e.entityId) };
@@ -69,10 +73,11 @@ export function eventOfAudit(e: AuditEntry): EventInput | null {
 export function eventValues(sql: TxSql, e: EventInput) {
   return sql`
     ${e.type}, ${e.entityType}, ${e.entityId ?? null}, ${e.taskId ?? null}, ${e.missionId ?? null}, ${e.runId ?? null},
-    ${e.actor}, ${sql.json((e.payload ?? {}) as never)}, ${e.key ?? null}`;
+    ${e.actor}, ${sql.json((e.payload ?? {}) as never)}, ${e.key ?? null},
+    ${e.workspaceId ? sql`${e.workspaceId}::uuid` : sql`mc_default_workspace()`}`;
 }
 
-export const EVENT_COLUMNS = 'type, entity_type, entity_id, task_id, mission_id, run_id, actor, payload, idempotency_key';
+export const EVENT_COLUMNS = 'type, entity_type, entity_id, task_id, mission_id, run_id, actor, payload, idempotency_key, workspace_id';
 
 /** Appends an event with the change it describes (pass the change's transaction); false when its key was seen. */
 export async function appendEvent(sql: TxSql, e: EventInput): Promise<boolean> {
@@ -94,6 +99,8 @@ export interface EventFilter {
   entityId?: string;
   missionId?: string;
   runId?: string;
+  /** Only this workspace's events (the routes and the stream's subscribers always set it; the stream's own reader does not). */
+  workspaceId?: string;
 }
 
 interface EventRow {
@@ -107,25 +114,27 @@ interface EventRow {
   at: Date;
   actor: string;
   payload: Record<string, unknown>;
+  workspaceId: string;
 }
 
 function envelope(r: EventRow): MissionEvent {
   return {
     id: r.id, type: r.type, entityType: r.entityType, entityId: r.entityId,
     ...(r.taskId ? { taskId: r.taskId } : {}), ...(r.missionId ? { missionId: r.missionId } : {}), ...(r.runId ? { runId: r.runId } : {}),
-    timestamp: r.at.toISOString(), actor: r.actor, payload: r.payload,
+    timestamp: r.at.toISOString(), actor: r.actor, payload: r.payload, workspaceId: r.workspaceId,
   };
 }
 
 const likePrefix = (s: string) => `${s.replace(/[%_\\]/g, '\\$&')}%`;
 
-/** Events in order (oldest first) after a cursor, filtered. */
+/** Events in order (oldest first) after a cursor, filtered: every workspace's unless the filter names one. */
 export async function listEvents(sql: Sql, f: EventFilter, limit: number): Promise<MissionEvent[]> {
   const rows = await sql<EventRow[]>`
     select id::text as id, type, entity_type as "entityType", entity_id as "entityId", task_id as "taskId",
-           mission_id::text as "missionId", run_id as "runId", at, actor, payload
+           mission_id::text as "missionId", run_id as "runId", at, actor, payload, workspace_id as "workspaceId"
     from events
     where id > ${f.after ?? 0}
+      ${f.workspaceId ? sql`and workspace_id = ${f.workspaceId}` : sql``}
       ${f.since ? sql`and at >= ${f.since}` : sql``}
       ${f.type ? sql`and type like ${likePrefix(f.type)}` : sql``}
       ${f.entityType ? sql`and entity_type = ${f.entityType}` : sql``}
@@ -146,6 +155,7 @@ export async function latestEventId(sql: Sql): Promise<number> {
 /** True when an event matches a filter (the stream filters in memory what the query filters in SQL). */
 export function matches(e: MissionEvent, f: EventFilter): boolean {
   return (
+    (!f.workspaceId || e.workspaceId === f.workspaceId) &&
     (!f.type || e.type.startsWith(f.type)) &&
     (!f.entityType || e.entityType === f.entityType) &&
     (!f.entityId || e.entityId === f.entityId) &&

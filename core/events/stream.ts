@@ -9,8 +9,12 @@
 // it missed from the table, then joins the live feed: ids follow commit order
 // without gaps (db/migrations/0007_events.sql), so "after id N" loses nothing
 // and repeats nothing.
+//
+// The reader and onEvent's listeners (caches) see every workspace's events; a
+// subscriber is pinned to one workspace, for its catch-up and its live feed alike.
 import type { Sql } from '../../db/sql';
 import type { Logger } from '../../lib/logger';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { latestEventId, listEvents, matches, type EventFilter, type MissionEvent } from './events';
 
 const PAGE = 500;
@@ -178,20 +182,22 @@ export class EventStream {
   }
 
   /**
-   * Subscribes to the events matching `filter`: those after `after` when given (a resume), else
-   * those from now on.
+   * Subscribes to the events of one workspace (the default one unless named) matching `filter`: those
+   * after `after` when given (a resume), else those from now on.
    */
-  async subscribe(filter: EventFilter, after?: number): Promise<Subscription> {
+  async subscribe(filter: Omit<EventFilter, 'workspaceId'>, after?: number, ws?: WorkspaceRef): Promise<Subscription> {
     await this.start();
+    const [pin] = ws ? [ws] : await this.sql<{ id: string }[]>`select ${workspaceIdOf(this.sql)}::text as id`;
+    const pinned: EventFilter = { ...filter, workspaceId: pin!.id };
     const resume = after !== undefined;
-    const s = new Subscriber(filter, resume ? after : this.head, resume, (x) => this.subscribers.delete(x));
+    const s = new Subscriber(pinned, resume ? after : this.head, resume, (x) => this.subscribers.delete(x));
     this.subscribers.add(s);
     if (resume) {
       // The first page before answering (a database that is down fails the subscription), the rest as the
       // reader takes them: a long absence is caught up page by page, never all held in memory.
       let page: MissionEvent[];
       try {
-        page = await listEvents(this.sql, { ...filter, after: s.position }, PAGE);
+        page = await listEvents(this.sql, { ...pinned, after: s.position }, PAGE);
       } catch (err) {
         s.close();
         throw err;
@@ -201,7 +207,7 @@ export class EventStream {
           for (const e of page) s.deliver(e);
           if (page.length < PAGE || s.closed) break;
           await s.until(PAGE);
-          page = await listEvents(this.sql, { ...filter, after: s.position }, PAGE);
+          page = await listEvents(this.sql, { ...pinned, after: s.position }, PAGE);
         }
         s.caughtUp();
       })().catch((err) => {

@@ -1,17 +1,19 @@
 // The event stream (issue 9 point 1): one event per domain change, written in
 // the change's transaction; paged with a cursor and filters; followed live over
 // server-sent events that resume from Last-Event-ID without gaps or repeats;
-// and seen whole by every process (replica) that follows the table.
+// and seen whole by every process (replica) that follows the table; and each
+// reader sees only its own workspace's events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type RunningWeb } from '../../api/server';
 import { appendAudit, SYSTEM_ACTOR } from '../../core/audit/audit-log';
 import { appendEvent, latestEventId, listEvents, type MissionEvent } from '../../core/events/events';
 import { EventStream } from '../../core/events/stream';
+import { setDryRun } from '../../core/safety/settings';
 import { createSql } from '../../db/sql';
-import { json } from '../helpers/app';
-import { ADMIN_TOKEN, testLogger } from '../helpers/env';
+import { apiClient, json, signIn, userWithRole } from '../helpers/app';
+import { ADMIN_PASSWORD, ADMIN_TOKEN, testLogger } from '../helpers/env';
 import { execute, makeMission, makePattern, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
-import { openSse, type SseFrame } from '../helpers/sse';
+import { openSse, type SseClient, type SseFrame } from '../helpers/sse';
 
 let env: MissionEnv;
 let web: RunningWeb;
@@ -214,5 +216,73 @@ describe('events', () => {
     expect(events.every((e) => e.missionId === missionId && e.runId === workflowId)).toBe(true);
     expect(events[3]).toMatchObject({ actor: 'admin', entityType: 'run', payload: expect.objectContaining({ notes: 'fine' }) });
     expect(ids(events)).toEqual([...ids(events)].sort((x, y) => x - y));
+  });
+});
+
+describe('events per workspace', () => {
+  it('reach only their own workspace: live, resumed from Last-Event-ID 0, paged from after=0, and on the pages’ stream', async () => {
+    const a = env.t.ws;
+    // A second workspace with one member and a token acting there, made directly: no route makes one yet.
+    const b = (await env.t.db.owner<{ id: string }[]>`insert into workspaces (name) values ('Team B') returning id`)[0]!.id;
+    const member = await userWithRole(env.t, 'VIEWER', b);
+    const authB = { Authorization: `Bearer ${member.token}` };
+    const browser = await signIn(env.t, 'admin', ADMIN_PASSWORD);
+
+    const streamA = await openSse(`${web.url}/api/events/stream`, auth);
+    const streamB = await openSse(`${web.url}/api/events/stream`, authB);
+    const pageA = await openSse(`${web.url}/live/events`, { Cookie: browser.cookie });
+    for (const s of [streamA, streamB, pageA]) await s.waitFor((f) => f.event === 'ready');
+
+    // Changes in both, interleaved: audited ones, plain events and a safety toggle in B.
+    const sql = env.t.db.sql;
+    const note = (entityId: string, workspaceId?: string) =>
+      appendAudit(sql, { actor: SYSTEM_ACTOR, action: 'test.tenant', entityType: 'test', entityId, ...(workspaceId ? { workspaceId } : {}) });
+    await note('a1');
+    await note('b1', b);
+    await setDryRun(sql, false, SYSTEM_ACTOR, b);
+    await appendEvent(sql, { type: 'test.tenant', entityType: 'test', entityId: 'a2', actor: 'tester' });
+    await appendEvent(sql, { type: 'test.tenant', entityType: 'test', entityId: 'b2', actor: 'tester', workspaceId: b });
+    // The last of each: once a reader has it, it has been offered everything before.
+    await note('b-last', b);
+    await note('a-last');
+
+    const isLast = (id: string) => (f: SseFrame) => f.event !== 'ready' && parsed(f).entityId === id;
+    const mine = ['b1', 'safety', 'b2', 'b-last'];
+    const heard = async (s: SseClient, last: string) => {
+      await s.waitFor(isLast(last));
+      return s.frames.filter((f) => f.event !== 'ready').map(parsed);
+    };
+    const liveA = [...(await heard(streamA, 'a-last')), ...(await heard(pageA, 'a-last'))];
+    const liveB = await heard(streamB, 'b-last');
+    for (const s of [streamA, streamB, pageA]) s.close();
+    expect(liveA.filter((e) => e.workspaceId !== a)).toEqual([]);
+    expect(liveA.filter((e) => e.type === 'test.tenant').map((e) => e.entityId)).toEqual(['a1', 'a2', 'a-last', 'a1', 'a2', 'a-last']);
+    expect(liveB.map((e) => [e.entityId, e.workspaceId])).toEqual(mine.map((id) => [id, b]));
+    expect(liveB[1]).toMatchObject({ type: 'safety.dry_run.toggled', payload: { from: true, to: false } });
+
+    // From the beginning of the table: B has only its own; A never sees B's.
+    const resumedB = await openSse(`${web.url}/api/events/stream`, { ...authB, 'Last-Event-ID': '0' });
+    const resumedA = await openSse(`${web.url}/api/events/stream`, { ...auth, 'Last-Event-ID': '0' });
+    const [fromB, fromA] = [await heard(resumedB, 'b-last'), await heard(resumedA, 'a-last')];
+    resumedA.close();
+    resumedB.close();
+    expect(fromB.map((e) => [e.entityId, e.workspaceId])).toEqual(mine.map((id) => [id, b]));
+    expect(fromA.length).toBeGreaterThan(4);
+    expect(fromA.filter((e) => e.workspaceId !== a)).toEqual([]);
+
+    const inB = apiClient(env.t, member.token);
+    const pagedB = (await json(await inB.request('GET', '/api/events?after=0'))).events as MissionEvent[];
+    expect(pagedB.map((e) => [e.entityId, e.workspaceId])).toEqual(mine.map((id) => [id, b]));
+    const pagedA: MissionEvent[] = [];
+    for (let next = '0', more = true; more; ) {
+      const got = await page(`after=${next}&limit=500`);
+      pagedA.push(...got.events);
+      more = got.next !== next;
+      next = got.next;
+    }
+    expect(pagedA.map((e) => e.entityId)).toEqual(expect.arrayContaining(['a1', 'a2', 'a-last']));
+    expect(pagedA.filter((e) => e.workspaceId !== a)).toEqual([]);
+    // A filter naming B's records from A finds nothing, as for records that do not exist.
+    expect((await page('after=0&entityId=b1')).events).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
-// The audit log, newest first, with keyset paging, and the chain's verification.
+// The caller's workspace's audit log, newest first, with keyset paging, and the
+// verification of that workspace's chain (the whole chain is for whoever runs the instance).
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { listAudit, verifyAuditChain } from '../../../core/audit/audit-log';
+import { listAudit, verifyWorkspaceAudit } from '../../../core/audit/audit-log';
 import { text } from '../../../lib/text';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -21,12 +22,17 @@ export function auditRoutes(deps: AppDeps) {
 
   app.get('/', authorize('VIEWER'), valid('query', auditQuerySchema), async (c) => {
     const q = c.req.valid('query');
-    const entries = await listAudit(deps.sql, q);
+    const entries = await listAudit(deps.sql, q, currentWorkspace(c));
     const last = entries.at(-1);
     return c.json({ entries, next: entries.length === q.limit && last ? Number(last.id) : null });
   });
 
-  app.get('/verify', authorize('VIEWER'), async (c) => c.json(await verifyAuditChain(deps.sql)));
+  // `checked` counts this workspace's entries; `brokenId` can only name one of them.
+  app.get('/verify', authorize('VIEWER'), async (c) => {
+    const ws = currentWorkspace(c);
+    const { ok, checked, brokenId, reason } = await verifyWorkspaceAudit(deps.sql, ws);
+    return c.json({ ok, checked, brokenId, reason, workspace: { id: ws.id, name: ws.name } });
+  });
 
   return app;
 }

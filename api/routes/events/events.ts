@@ -2,7 +2,7 @@
 // cursor), GET /api/events/stream follows it live as server-sent events and
 // resumes from Last-Event-ID without gaps or repeats. The UI's pages follow
 // the same stream at /live/events with their session cookie (EventSource sends
-// no Authorization header).
+// no Authorization header). Each answers only the caller's workspace's events.
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { eventStreamOf, type Subscription } from '../../../core/events/stream';
 import { isConnectionError } from '../../../db/sql';
 import { UnavailableError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -47,7 +47,7 @@ export async function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQ
   // Subscribed (and any backlog read) before the response starts: a database that is down is a 503.
   let sub: Subscription;
   try {
-    sub = await eventStreamOf(deps.sql, deps.logger).subscribe(filterOf(q), after);
+    sub = await eventStreamOf(deps.sql, deps.logger).subscribe(filterOf(q), after, currentWorkspace(c));
   } catch (err) {
     if (isConnectionError(err)) throw new UnavailableError('The event stream cannot be read right now (the database is unreachable); try again shortly.');
     throw err;
@@ -76,7 +76,7 @@ export function eventRoutes(deps: AppDeps) {
   app.get('/', authorize('VIEWER'), valid('query', pageSchema), async (c) => {
     const q = c.req.valid('query');
     const after = parseCursor(q.after) ?? 0;
-    const events = await listEvents(deps.sql, { ...filterOf(q), after }, q.limit);
+    const events = await listEvents(deps.sql, { ...filterOf(q), after, workspaceId: currentWorkspace(c).id }, q.limit);
     // `next` is where to ask again: the last id on this page, or the same cursor when nothing is new.
     return c.json({ events, next: events.at(-1)?.id ?? String(after) });
   });

@@ -1,11 +1,11 @@
-// The audit log (/audit): newest first with keyset paging ("older" via
-// ?before=<id>), filters by actor, action prefix and entity, and the result
-// of walking the hash chain at the top of the page.
+// The workspace's audit log (/audit): newest first with keyset paging ("older"
+// via ?before=<id>), filters by actor, action prefix and entity, and the result
+// of walking the workspace's hash chain at the top of the page.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { listAudit, verifyAuditChain } from '../../../core/audit/audit-log';
+import { listAudit, verifyWorkspaceAudit } from '../../../core/audit/audit-log';
 import { text } from '../../../lib/text';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -26,12 +26,13 @@ export function auditPages(deps: AppDeps, renderer: Renderer) {
 
   app.get('/audit', authorize('VIEWER'), valid('query', auditQuery), async (c) => {
     const q = c.req.valid('query');
+    const ws = currentWorkspace(c);
     const filters = { actor: q.actor, action: q.action, entityType: q.entityType, entityId: q.entityId };
     // The chain is walked for the full page only; a filter or "older" fragment shows just the entries.
     const partialOnly = c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true';
     const [entries, verification] = await Promise.all([
-      listAudit(deps.sql, { ...filters, before: q.before, limit: PER_PAGE + 1 }),
-      partialOnly ? null : verifyAuditChain(deps.sql),
+      listAudit(deps.sql, { ...filters, before: q.before, limit: PER_PAGE + 1 }, ws),
+      partialOnly ? null : verifyWorkspaceAudit(deps.sql, ws),
     ]);
     const more = entries.length > PER_PAGE;
     const shown = entries.slice(0, PER_PAGE);
@@ -42,6 +43,7 @@ export function auditPages(deps: AppDeps, renderer: Renderer) {
       before: q.before,
       older: more ? Number(shown.at(-1)!.id) : null,
       verification,
+      workspaceName: ws.name,
     });
   });
 
