@@ -12,23 +12,32 @@ import { UNREADABLE_FORM } from '../middleware/read-input';
 import type { LayoutGlobals } from '../render';
 
 /**
- * Every page shows a banner while anything could reach the outside world (read at most once a second,
- * and again at once after a safety change) and, in the navigation, how many runs wait for a decision.
+ * Every page shows a banner while anything could reach the outside world in the request's workspace
+ * (read at most once a second per workspace, and again at once after a safety change there) and, in
+ * the navigation, how many runs wait for a decision.
  */
 export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>): LayoutGlobals {
   const { sql, logger } = deps;
-  let cached: { at: number; value: Record<string, unknown> } | undefined;
+  const cached = new Map<string, { at: number; value: Record<string, unknown> }>();
   eventStreamOf(sql, logger).onEvent((e) => {
-    if (e.type.startsWith('safety.')) cached = undefined;
+    if (!e.type.startsWith('safety.')) return;
+    // A safety change is its workspace's own: only that workspace's banner is read again.
+    if (e.workspaceId) cached.delete(e.workspaceId);
+    else cached.clear();
   });
   return async (c) => {
     if (!c.get('user')) return {};
     const waiting = waitingRuns(deps);
-    if (!cached || Date.now() - cached.at >= 1000) {
-      const s = await getSafety(sql);
-      cached = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
+    const ws = c.get('workspace');
+    // Signed in but no member of the session's workspace: that workspace's settings are not theirs to see.
+    if (!ws) return { waiting: await waiting };
+    let entry = cached.get(ws.id);
+    if (!entry || Date.now() - entry.at >= 1000) {
+      const s = await getSafety(sql, ws.id);
+      entry = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
+      cached.set(ws.id, entry);
     }
-    return { ...cached.value, waiting: await waiting };
+    return { ...entry.value, waiting: await waiting };
   };
 }
 

@@ -4,8 +4,10 @@
 // write the same row. Tallies are rolled up into per-pattern and per-version
 // rows in batches, shortly after, by the process that recorded them
 // (db/migrations/0005_pattern_stats.sql); readers add both, so statistics
-// are exact the moment a run is recorded.
+// are exact the moment a run is recorded. A run, and a task's kept output,
+// belong to the workspace of the run (the default one when none is named).
 import type { Sql, TxSql } from '../../db/sql';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { EVENT_COLUMNS, eventValues, type EventInput } from '../events/events';
 
 export interface RunRecord {
@@ -27,6 +29,8 @@ export interface RunRecord {
   outbound: unknown[];
   durationMs: number;
   actor: string;
+  /** The workspace the run belongs to; omitted → the default workspace. */
+  workspaceId?: string;
 }
 
 /** Where a mission task's output is kept: task_outputs, under its reference, instead of the run's row. */
@@ -47,21 +51,25 @@ export interface KeptOutput {
  * With `event`, the event the run stands for (a task completed) is written with it, once.
  */
 export async function recordRun(sql: TxSql, r: RunRecord, extra: { kept?: KeptOutput; event?: EventInput } = {}): Promise<boolean> {
-  const { kept, event } = extra;
+  const { kept } = extra;
+  const ws = () => workspaceIdOf(sql, r.workspaceId ? { id: r.workspaceId } : undefined);
+  const event = extra.event && { ...extra.event, workspaceId: extra.event.workspaceId ?? r.workspaceId };
   const values = sql`
     ${r.executionKey}, ${r.patternId}, ${r.versionId}, ${r.patternName}, ${r.version}, ${r.source}, ${r.missionId ?? null},
     ${r.workflowId ?? null}, ${r.taskId ?? null}, ${r.attempt ?? 1}, ${r.status}, ${r.errorKind ?? null},
     ${r.errorMessage ?? null}, ${sql.json((kept ? null : r.output ?? null) as never)}, ${sql.json(r.logs)}, ${sql.json(r.outbound as never)},
-    ${r.durationMs}, ${r.actor}`;
+    ${r.durationMs}, ${r.actor}, ${ws()}`;
   const rows = await sql`
     with ${kept ? sql`kept as (
-      insert into task_outputs (workflow_id, ref, task_id, task_name, task_order, output, bytes)
-      values (${kept.workflowId}, ${kept.ref}, ${kept.taskId}, ${kept.taskName}, ${kept.order}, ${sql.json((kept.output ?? null) as never)}, ${kept.bytes})
+      insert into task_outputs (workflow_id, ref, task_id, task_name, task_order, output, bytes, workspace_id)
+      values (${kept.workflowId}, ${kept.ref}, ${kept.taskId}, ${kept.taskName}, ${kept.order}, ${sql.json((kept.output ?? null) as never)}, ${kept.bytes},
+              ${ws()})
       on conflict (workflow_id, ref) do nothing
       returning 1
     ), ` : sql``}ins as (
       insert into pattern_runs (execution_key, pattern_id, version_id, pattern_name, version, source, mission_id, workflow_id,
-                                task_id, attempt, status, error_kind, error_message, output, logs, outbound, duration_ms, actor)
+                                task_id, attempt, status, error_kind, error_message, output, logs, outbound, duration_ms, actor,
+                                workspace_id)
       ${kept ? sql`select ${values} where exists (select 1 from kept)` : sql`values (${values})`}
       on conflict (execution_key) do nothing
       returning pattern_id, version_id, status, duration_ms, finished_at
@@ -192,13 +200,15 @@ export async function countFailedRuns(sql: TxSql, at: { workflowId: string; task
   return failures;
 }
 
-/** Every recorded attempt of a workflow run's tasks, for its logs. */
-export async function runsOfWorkflow(sql: TxSql, workflowId: string): Promise<(RecordedRun & { taskId: string | null })[]> {
+/** Every recorded attempt of a workflow run's tasks, for its logs: none for a run of another workspace. */
+export async function runsOfWorkflow(sql: TxSql, workflowId: string, ws?: WorkspaceRef): Promise<(RecordedRun & { taskId: string | null })[]> {
   return sql<(RecordedRun & { taskId: string | null })[]>`
-    select ${runColumns(sql)}, task_id as "taskId" from pattern_runs where workflow_id = ${workflowId} order by finished_at`;
+    select ${runColumns(sql)}, task_id as "taskId" from pattern_runs
+    where workflow_id = ${workflowId} and workspace_id = ${workspaceIdOf(sql, ws)} order by finished_at`;
 }
 
-export async function recentRuns(sql: TxSql, patternId: string, limit = 20): Promise<RecordedRun[]> {
+export async function recentRuns(sql: TxSql, patternId: string, limit = 20, ws?: WorkspaceRef): Promise<RecordedRun[]> {
   return sql<RecordedRun[]>`
-    select ${runColumns(sql)} from pattern_runs where pattern_id = ${patternId} order by finished_at desc limit ${limit}`;
+    select ${runColumns(sql)} from pattern_runs
+    where pattern_id = ${patternId} and workspace_id = ${workspaceIdOf(sql, ws)} order by finished_at desc limit ${limit}`;
 }

@@ -1,11 +1,13 @@
 // Patterns: versioned JavaScript functions in a container. Every change to
 // code or config is a new immutable version; the pattern points at its
-// current one. Metadata (name, flags, priority) changes in place.
+// current one. Metadata (name, flags, priority) changes in place. A pattern
+// belongs to its container's workspace; one of another workspace is not found.
 import type { Sql, TxSql } from '../../db/sql';
 import { rethrowConstraint } from '../../db/errors';
 import { AppError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { ShapeCheck } from './sandbox';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { getContainer } from './containers';
 import { scheduleStatsRollup } from './pattern-runs';
 import type { Category, PatternConfig, PatternInput, PatternPatch } from './schemas';
@@ -89,8 +91,11 @@ const fromPatterns = (sql: TxSql) => sql`
   from patterns s join containers c on c.id = s.container_id join pattern_versions v on v.id = s.current_version_id
   left join pattern_live_stats st on st.pattern_id = s.id`;
 
-const fromVersions = (sql: TxSql) => sql`
-  from pattern_versions s left join pattern_version_live_stats st on st.version_id = s.id and st.pattern_id = s.pattern_id`;
+// Versions of a pattern of the workspace: a version belongs to its pattern's workspace.
+const fromVersions = (sql: TxSql, ws?: WorkspaceRef) => sql`
+  from pattern_versions s
+  join patterns p on p.id = s.pattern_id and p.workspace_id = ${workspaceIdOf(sql, ws)}
+  left join pattern_version_live_stats st on st.version_id = s.id and st.pattern_id = s.pattern_id`;
 
 const versionColumns = (sql: TxSql) => sql`
   s.id, s.pattern_id as "patternId", s.version, s.code, s.config, s.note, s.restored_from as "restoredFrom",
@@ -102,9 +107,10 @@ type VersionRow = Omit<PatternVersion, 'stats'> & StatsRow;
 export async function listPatterns(
   sql: TxSql,
   q: { containerId?: string; category?: Category; active?: boolean; q?: string; limit: number; offset: number },
+  ws?: WorkspaceRef,
 ): Promise<{ items: Pattern[]; total: number }> {
   const where = sql`
-    where true
+    where s.workspace_id = ${workspaceIdOf(sql, ws)}
       ${q.containerId ? sql`and s.container_id = ${q.containerId}` : sql``}
       ${q.category ? sql`and c.category = ${q.category}` : sql``}
       ${q.active !== undefined ? sql`and s.is_active = ${q.active}` : sql``}
@@ -118,8 +124,9 @@ export async function listPatterns(
   return { items: items.map((r) => withStats(r)), total };
 }
 
-export async function getPattern(sql: TxSql, id: string): Promise<Pattern> {
-  const [row] = await sql<PatternRow[]>`select ${patternColumns(sql)} ${fromPatterns(sql)} where s.id = ${id}`;
+export async function getPattern(sql: TxSql, id: string, ws?: WorkspaceRef): Promise<Pattern> {
+  const [row] = await sql<PatternRow[]>`
+    select ${patternColumns(sql)} ${fromPatterns(sql)} where s.id = ${id} and s.workspace_id = ${workspaceIdOf(sql, ws)}`;
   if (!row) throw new NotFoundError('Pattern');
   return withStats(row);
 }
@@ -143,37 +150,45 @@ async function insertVersion(
   return row!;
 }
 
+/** Locks the workspace's pattern for a change; any other id is not found. */
+async function lockPattern(tx: TxSql, id: string, ws?: WorkspaceRef): Promise<void> {
+  const [locked] = await tx`select id from patterns where id = ${id} and workspace_id = ${workspaceIdOf(tx, ws)} for update`;
+  if (!locked) throw new NotFoundError('Pattern');
+}
+
 const uniqueMessage = (name: string) => ({ unique: `This container already has a pattern named "${name}", or already has a default pattern.` });
 
-export async function createPattern(sql: Sql, input: PatternInput, actor: Actor, check: CodeChecker): Promise<Pattern> {
+export async function createPattern(sql: Sql, input: PatternInput, actor: Actor, check: CodeChecker, ws?: WorkspaceRef): Promise<Pattern> {
   await assertValidCode(check, input.code);
   try {
     return await sql.begin(async (tx) => {
-      await getContainer(tx, input.containerId);
+      await getContainer(tx, input.containerId, ws);
       await tx`select pg_advisory_xact_lock(hashtext(${input.containerId}))`;
       const [row] = await tx<{ id: string }[]>`
-        insert into patterns (container_id, name, description, is_default, is_active, priority)
-        values (${input.containerId}, ${input.name}, ${input.description}, ${input.isDefault}, ${input.isActive}, ${input.priority})
+        insert into patterns (container_id, name, description, is_default, is_active, priority, workspace_id)
+        values (${input.containerId}, ${input.name}, ${input.description}, ${input.isDefault}, ${input.isActive}, ${input.priority},
+                ${workspaceIdOf(tx, ws)})
         returning id`;
       const v = await insertVersion(tx, { patternId: row!.id, code: input.code, config: input.config, note: input.note ?? 'created', actor });
       await appendAudit(tx, {
         actor, action: 'pattern.created', entityType: 'pattern', entityId: row!.id,
-        details: { name: input.name, containerId: input.containerId, version: v.version, config: input.config },
+        details: { name: input.name, containerId: input.containerId, version: v.version, config: input.config }, workspaceId: ws?.id,
       });
-      return getPattern(tx, row!.id);
+      return getPattern(tx, row!.id, ws);
     });
   } catch (err) {
     rethrowConstraint(err, uniqueMessage(input.name));
   }
 }
 
-export async function updatePattern(sql: Sql, id: string, patch: PatternPatch, actor: Actor, check: CodeChecker): Promise<Pattern> {
+export async function updatePattern(
+  sql: Sql, id: string, patch: PatternPatch, actor: Actor, check: CodeChecker, ws?: WorkspaceRef,
+): Promise<Pattern> {
   if (patch.code !== undefined) await assertValidCode(check, patch.code);
   try {
     return await sql.begin(async (tx) => {
-      const [locked] = await tx`select id from patterns where id = ${id} for update`;
-      if (!locked) throw new NotFoundError('Pattern');
-      const before = await getPattern(tx, id);
+      await lockPattern(tx, id, ws);
+      const before = await getPattern(tx, id, ws);
       const config = { ...before.config, ...patch.config };
       const codeChanged = patch.code !== undefined && patch.code !== before.code;
       const configChanged = JSON.stringify(config) !== JSON.stringify(before.config);
@@ -194,47 +209,47 @@ export async function updatePattern(sql: Sql, id: string, patch: PatternPatch, a
       await appendAudit(tx, {
         actor, action: 'pattern.updated', entityType: 'pattern', entityId: id,
         details: { changes: rest, codeChanged, ...(version !== before.version ? { version: { from: before.version, to: version } } : {}) },
+        workspaceId: ws?.id,
       });
-      return getPattern(tx, id);
+      return getPattern(tx, id, ws);
     });
   } catch (err) {
     rethrowConstraint(err, uniqueMessage(patch.name ?? 'that name'));
   }
 }
 
-export async function listVersions(sql: TxSql, patternId: string): Promise<PatternVersion[]> {
-  await getPattern(sql, patternId);
+export async function listVersions(sql: TxSql, patternId: string, ws?: WorkspaceRef): Promise<PatternVersion[]> {
+  await getPattern(sql, patternId, ws);
   const rows = await sql<VersionRow[]>`
-    select ${versionColumns(sql)} ${fromVersions(sql)} where s.pattern_id = ${patternId} order by s.version desc`;
+    select ${versionColumns(sql)} ${fromVersions(sql, ws)} where s.pattern_id = ${patternId} order by s.version desc`;
   return rows.map((r) => withStats(r));
 }
 
-export async function getVersion(sql: TxSql, patternId: string, version: number): Promise<PatternVersion> {
+export async function getVersion(sql: TxSql, patternId: string, version: number, ws?: WorkspaceRef): Promise<PatternVersion> {
   const [row] = await sql<VersionRow[]>`
-    select ${versionColumns(sql)} ${fromVersions(sql)} where s.pattern_id = ${patternId} and s.version = ${version}`;
+    select ${versionColumns(sql)} ${fromVersions(sql, ws)} where s.pattern_id = ${patternId} and s.version = ${version}`;
   if (!row) throw new NotFoundError(`Version ${version} of this pattern`);
   return withStats(row);
 }
 
 /** Makes an old version current again, as a new version (history only grows). */
-export async function restoreVersion(sql: Sql, patternId: string, version: number, actor: Actor): Promise<Pattern> {
+export async function restoreVersion(sql: Sql, patternId: string, version: number, actor: Actor, ws?: WorkspaceRef): Promise<Pattern> {
   return sql.begin(async (tx) => {
-    const [locked] = await tx`select id from patterns where id = ${patternId} for update`;
-    if (!locked) throw new NotFoundError('Pattern');
-    const old = await getVersion(tx, patternId, version);
+    await lockPattern(tx, patternId, ws);
+    const old = await getVersion(tx, patternId, version, ws);
     const created = await insertVersion(tx, { patternId, code: old.code, config: old.config, note: `restored from v${version}`, restoredFrom: version, actor });
     await appendAudit(tx, {
       actor, action: 'pattern.version_restored', entityType: 'pattern', entityId: patternId,
-      details: { restoredFrom: version, version: created.version },
+      details: { restoredFrom: version, version: created.version }, workspaceId: ws?.id,
     });
-    return getPattern(tx, patternId);
+    return getPattern(tx, patternId, ws);
   });
 }
 
 /** Deletes a pattern no mission uses; otherwise names the missions that still do. */
-export async function deletePattern(sql: Sql, id: string, actor: Actor): Promise<void> {
+export async function deletePattern(sql: Sql, id: string, actor: Actor, ws?: WorkspaceRef): Promise<void> {
   await sql.begin(async (tx) => {
-    const pattern = await getPattern(tx, id);
+    const pattern = await getPattern(tx, id, ws);
     const users = await tx<{ name: string }[]>`
       select distinct m.name from mission_tasks t join missions m on m.id = t.mission_id
       where t.pattern_id = ${id} order by m.name limit 5`;
@@ -246,6 +261,8 @@ export async function deletePattern(sql: Sql, id: string, actor: Actor): Promise
     }
     await tx`update patterns set current_version_id = null where id = ${id}`;
     await tx`delete from patterns where id = ${id}`;
-    await appendAudit(tx, { actor, action: 'pattern.deleted', entityType: 'pattern', entityId: id, details: { name: pattern.name, lastVersion: pattern.version } });
+    await appendAudit(tx, {
+      actor, action: 'pattern.deleted', entityType: 'pattern', entityId: id, details: { name: pattern.name, lastVersion: pattern.version }, workspaceId: ws?.id,
+    });
   });
 }

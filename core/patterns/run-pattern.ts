@@ -54,6 +54,8 @@ export interface PatternRunRequest {
   keepOutput?: (output: unknown) => KeptOutput;
   /** The event a successful run stands for (a mission task completed, or waiting for approval), written with its record. */
   succeededEvent?: EventInput;
+  /** The workspace the run belongs to: its record is kept there, and its sends obey that workspace's safety settings. Omitted → the default workspace. */
+  workspaceId?: string;
 }
 
 export interface PatternRunResult {
@@ -108,6 +110,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       outbound,
       durationMs: extra.durationMs,
       actor: req.actor.name,
+      workspaceId: req.workspaceId,
     }, more);
 
   try {
@@ -130,6 +133,7 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
             executionKey: req.executionKey,
             actor: req.actor,
             signal: req.signal,
+            workspaceId: req.workspaceId,
           });
           outbound.push(attempt);
           return reply;

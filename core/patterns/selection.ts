@@ -2,6 +2,7 @@
 // random, or weighted by a smoothed success rate so new patterns still get tried.
 import type { TxSql } from '../../db/sql';
 import { AppError } from '../../lib/errors';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { scheduleStatsRollup } from './pattern-runs';
 import type { PatternConfig, SelectionPolicy } from './schemas';
 
@@ -55,8 +56,11 @@ export interface SelectablePattern extends Candidate {
   containerId: string;
 }
 
-/** Active patterns of an active container, each at its current version, with their statistics (live: the rollup plus runs not yet rolled up). */
-export async function loadCandidates(sql: TxSql, containerId: string): Promise<SelectablePattern[]> {
+/**
+ * Active patterns of an active container of the workspace, each at its current version, with their
+ * statistics (live: the rollup plus runs not yet rolled up). None for a container of another workspace.
+ */
+export async function loadCandidates(sql: TxSql, containerId: string, ws?: WorkspaceRef): Promise<SelectablePattern[]> {
   scheduleStatsRollup(sql);
   return sql<SelectablePattern[]>`
     select p.id, p.name, p.is_default as "isDefault", p.priority, coalesce(st.success_count, 0)::float8 as "successCount",
@@ -66,5 +70,5 @@ export async function loadCandidates(sql: TxSql, containerId: string): Promise<S
     join containers c on c.id = p.container_id and c.is_active
     join pattern_versions v on v.id = p.current_version_id
     left join pattern_live_stats st on st.pattern_id = p.id
-    where p.container_id = ${containerId} and p.is_active`;
+    where p.container_id = ${containerId} and p.is_active and p.workspace_id = ${workspaceIdOf(sql, ws)}`;
 }

@@ -1,5 +1,6 @@
-// The statistics summary of seed 000: totals, and per pattern and per version.
+// The statistics summary of seed 000: totals, and per pattern and per version, of one workspace.
 import type { TxSql } from '../../db/sql';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { scheduleStatsRollup } from './pattern-runs';
 
 export interface StatsSummary {
@@ -14,7 +15,10 @@ export interface StatsSummary {
 const rate = (s: number, n: number) => (n > 0 ? Math.round((s / n) * 10000) / 10000 : null);
 const avg = (ms: number, n: number) => (n > 0 ? Math.round((ms / n) * 100) / 100 : null);
 
-export async function statsSummary(sql: TxSql, q: { containerId?: string; patternId?: string; versions?: boolean }): Promise<StatsSummary> {
+export async function statsSummary(
+  sql: TxSql, q: { containerId?: string; patternId?: string; versions?: boolean }, ws?: WorkspaceRef,
+): Promise<StatsSummary> {
+  const wsId = workspaceIdOf(sql, ws);
   // Live statistics (db/migrations/0005_pattern_stats.sql): the rollup plus runs not yet rolled up.
   const rows = await sql<{ id: string; name: string; containerId: string; containerName: string; version: number; isActive: boolean; n: number; s: number; f: number; ms: number; last: Date | null }[]>`
     select p.id, p.name, p.container_id as "containerId", c.name as "containerName", v.version, p.is_active as "isActive",
@@ -22,7 +26,7 @@ export async function statsSummary(sql: TxSql, q: { containerId?: string; patter
            coalesce(st.failure_count, 0)::float8 as f, coalesce(st.total_duration_ms, 0) as ms, st.last_executed_at as last
     from patterns p join containers c on c.id = p.container_id join pattern_versions v on v.id = p.current_version_id
     left join pattern_live_stats st on st.pattern_id = p.id
-    where true
+    where p.workspace_id = ${wsId}
       ${q.containerId ? sql`and p.container_id = ${q.containerId}` : sql``}
       ${q.patternId ? sql`and p.id = ${q.patternId}` : sql``}
     order by n desc, lower(p.name)`;
@@ -35,7 +39,7 @@ export async function statsSummary(sql: TxSql, q: { containerId?: string; patter
         order by v.version desc`
     : [];
   scheduleStatsRollup(sql); // every read adds the runs not yet rolled up: keep them few
-  const [{ containers }] = (await sql`select count(*)::int as containers from containers`) as [{ containers: number }];
+  const [{ containers }] = (await sql`select count(*)::int as containers from containers where workspace_id = ${wsId}`) as [{ containers: number }];
   const n = rows.reduce((a, r) => a + r.n, 0);
   const s = rows.reduce((a, r) => a + r.s, 0);
   const ms = rows.reduce((a, r) => a + r.ms, 0);

@@ -5,11 +5,13 @@
 // worker died, or the database went away, between sending and recording) goes
 // out again with the same idempotency key, which the receiver uses to apply
 // it once; a delivered send is never reported as failed. Every outcome is
-// audited once.
+// audited once. The settings that decide are those of the sending run's
+// workspace, where the attempt and its audit entries are recorded.
 import type { Sql, TxSql } from '../../db/sql';
 import { appendAudit, type Actor } from '../audit/audit-log';
 import { CHANNELS, type Channel } from '../patterns/schemas';
 import { getSafety } from './settings';
+import { workspaceIdOf } from '../access/users';
 
 /** A channel's way out (activities/adapters.ts has the real ones). */
 export interface OutboundAdapter {
@@ -53,6 +55,8 @@ export interface OutboundRequest {
   executionKey: string;
   actor: Actor;
   signal?: AbortSignal;
+  /** The workspace of the run that sends; omitted → the default workspace. */
+  workspaceId?: string;
 }
 
 const FINAL: OutboundStatus[] = ['dry_run', 'blocked', 'sent'];
@@ -73,7 +77,7 @@ export async function sendOutbound(deps: { sql: Sql; adapters: Adapters }, req: 
   if (done && FINAL.includes(done.status)) return finish(req, done.status, done.error ?? undefined, done.response);
 
   if (!done) {
-    const safety = await getSafety(sql);
+    const safety = await getSafety(sql, req.workspaceId);
     const refusal = !CHANNELS.includes(channel)
       ? `Unknown channel "${req.channel}". Channels: ${CHANNELS.join(', ')}.`
       : !safety.dryRun && !safety.channels[channel] ? `The ${channel} channel is disabled in the safety settings.` : null;
@@ -99,8 +103,9 @@ export async function sendOutbound(deps: { sql: Sql; adapters: Adapters }, req: 
 
   // Recorded before it goes out: a crash after this line leaves a pending row, and the retry sends again with the same key.
   const [pending] = await sql<Row[]>`
-    insert into outbound_messages (idempotency_key, channel, payload, status, pattern_id, execution_key, attempts)
-    values (${req.idempotencyKey}, ${req.channel.slice(0, 64)}, ${sql.json(req.payload as never)}, 'pending', ${req.patternId}, ${req.executionKey}, 1)
+    insert into outbound_messages (idempotency_key, channel, payload, status, pattern_id, execution_key, attempts, workspace_id)
+    values (${req.idempotencyKey}, ${req.channel.slice(0, 64)}, ${sql.json(req.payload as never)}, 'pending', ${req.patternId}, ${req.executionKey}, 1,
+            ${workspaceOf(sql, req)})
     on conflict (idempotency_key) do update set attempts = outbound_messages.attempts + 1, status = 'pending', updated_at = now()
       where outbound_messages.status in ('pending', 'failed')
     returning id, status, response, error, attempts`;
@@ -122,10 +127,13 @@ export async function sendOutbound(deps: { sql: Sql; adapters: Adapters }, req: 
   return finish(req, 'sent', undefined, response);
 }
 
+const workspaceOf = (sql: TxSql, req: OutboundRequest) => workspaceIdOf(sql, req.workspaceId ? { id: req.workspaceId } : undefined);
+
 function insertRow(tx: TxSql, req: OutboundRequest, status: OutboundStatus, error: string | null) {
   return tx<Row[]>`
-    insert into outbound_messages (idempotency_key, channel, payload, status, error, pattern_id, execution_key)
-    values (${req.idempotencyKey}, ${req.channel.slice(0, 64)}, ${tx.json(req.payload as never)}, ${status}, ${error}, ${req.patternId}, ${req.executionKey})
+    insert into outbound_messages (idempotency_key, channel, payload, status, error, pattern_id, execution_key, workspace_id)
+    values (${req.idempotencyKey}, ${req.channel.slice(0, 64)}, ${tx.json(req.payload as never)}, ${status}, ${error}, ${req.patternId}, ${req.executionKey},
+            ${workspaceOf(tx, req)})
     on conflict (idempotency_key) do nothing
     returning id, status, response, error, attempts`;
 }
@@ -146,6 +154,7 @@ function audit(tx: TxSql, req: OutboundRequest, id: string, status: OutboundStat
     actor: req.actor, action, entityType: 'outbound', entityId: id,
     details: { channel: req.channel, patternId: req.patternId, executionKey: req.executionKey, ...(error ? { error } : {}) },
     idempotencyKey: `outbound/${req.idempotencyKey}/${status}${status === 'failed' ? `/${attempt}` : ''}`,
+    workspaceId: req.workspaceId,
   });
 }
 

@@ -53,7 +53,9 @@ export async function setDryRun(sql: Sql, dryRun: boolean, actor: Actor, workspa
     const before = await getSafety(tx, workspaceId);
     if (before.dryRun !== dryRun) {
       await putSetting(tx, workspaceId, 'safety.dry_run_mode', dryRun, actor);
-      await appendAudit(tx, { actor, action: 'safety.dry_run.toggled', entityType: 'settings', entityId: 'safety', details: { from: before.dryRun, to: dryRun } });
+      await appendAudit(tx, {
+        actor, action: 'safety.dry_run.toggled', entityType: 'settings', entityId: 'safety', details: { from: before.dryRun, to: dryRun }, workspaceId,
+      });
     }
     return getSafety(tx, workspaceId);
   });
@@ -66,7 +68,10 @@ export async function setChannel(sql: Sql, channel: Channel, enabled: boolean, a
     if (before.channels[channel] !== enabled) {
       const channels = { ...before.channels, [channel]: enabled };
       await putSetting(tx, workspaceId, 'safety.channels', channels, actor);
-      await appendAudit(tx, { actor, action: 'safety.channel_toggled', entityType: 'settings', entityId: 'safety', details: { channel, from: before.channels[channel], to: enabled } });
+      await appendAudit(tx, {
+        actor, action: 'safety.channel_toggled', entityType: 'settings', entityId: 'safety',
+        details: { channel, from: before.channels[channel], to: enabled }, workspaceId,
+      });
     }
     return getSafety(tx, workspaceId);
   });

@@ -1,10 +1,10 @@
-// /api/containers: admins manage containers; everyone signed in reads them.
+// /api/containers: admins manage the workspace's containers; everyone signed in reads them.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { createContainer, deleteContainer, getContainer, listContainers, updateContainer } from '../../../core/patterns/containers';
 import { containerInput, containerListQuery, containerPatch } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -15,26 +15,26 @@ export function containerRoutes(deps: AppDeps) {
 
   app.get('/', authorize('VIEWER'), valid('query', containerListQuery), async (c) => {
     const q = c.req.valid('query');
-    const { items, total } = await listContainers(deps.sql, q);
+    const { items, total } = await listContainers(deps.sql, q, currentWorkspace(c));
     return c.json({ containers: items, total, limit: q.limit, offset: q.offset });
   });
 
   app.post('/', authorize('ADMIN'), valid('json', containerInput), async (c) => {
-    const container = await createContainer(deps.sql, c.req.valid('json'), actorOf(c.get('user')!));
+    const container = await createContainer(deps.sql, c.req.valid('json'), actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ container }, 201);
   });
 
   app.get('/:id', authorize('VIEWER'), valid('param', idParam), async (c) => {
-    return c.json({ container: await getContainer(deps.sql, c.req.valid('param').id) });
+    return c.json({ container: await getContainer(deps.sql, c.req.valid('param').id, currentWorkspace(c)) });
   });
 
   app.on(['PUT', 'PATCH'], '/:id', authorize('ADMIN'), valid('param', idParam), valid('json', containerPatch), async (c) => {
-    const container = await updateContainer(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!));
+    const container = await updateContainer(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ container });
   });
 
   app.delete('/:id', authorize('ADMIN'), valid('param', idParam), async (c) => {
-    await deleteContainer(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
+    await deleteContainer(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ deleted: true });
   });
 

@@ -5,7 +5,7 @@ import { inject } from '../../../core/patterns/inject';
 import { injectInput } from '../../../core/patterns/schemas';
 import { statsSummary } from '../../../core/patterns/stats';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -19,12 +19,12 @@ export function injectRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.post('/inject', authorize('OPERATOR'), valid('json', injectInput), async (c) => {
-    const result = await inject(deps, c.req.valid('json'), actorOf(c.get('user')!), { ratePerMinute: deps.config.MC_INJECT_RATE_LIMIT });
+    const result = await inject(deps, c.req.valid('json'), actorOf(c.get('user')!), { ratePerMinute: deps.config.MC_INJECT_RATE_LIMIT }, currentWorkspace(c));
     return c.json(result);
   });
 
   app.get('/stats', authorize('VIEWER'), valid('query', statsQuery), async (c) => {
-    return c.json(await statsSummary(deps.sql, c.req.valid('query')));
+    return c.json(await statsSummary(deps.sql, c.req.valid('query'), currentWorkspace(c)));
   });
 
   return app;

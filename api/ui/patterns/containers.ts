@@ -7,7 +7,7 @@ import { listPatterns } from '../../../core/patterns/patterns';
 import { CATEGORIES } from '../../../core/patterns/schemas';
 import { statsSummary } from '../../../core/patterns/stats';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -24,10 +24,11 @@ export function containerPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
   const page = async (c: Context<AppEnv>, id: string, offset: number, error?: string, status = 200) => {
+    const ws = currentWorkspace(c);
     const [container, patterns, summary] = await Promise.all([
-      getContainer(deps.sql, id),
-      listPatterns(deps.sql, { containerId: id, limit: PER_PAGE, offset }),
-      statsSummary(deps.sql, { containerId: id }),
+      getContainer(deps.sql, id, ws),
+      listPatterns(deps.sql, { containerId: id, limit: PER_PAGE, offset }, ws),
+      statsSummary(deps.sql, { containerId: id }, ws),
     ]);
     const t = summary.totals;
     return renderer.respond(c, { page: 'pages/patterns/container', partial: 'partials/patterns/container-patterns' }, {
@@ -53,7 +54,7 @@ export function containerPages(deps: AppDeps, renderer: Renderer) {
   app.post('/containers', authorize('ADMIN'), async (c) => {
     const values = containerFormValues(await readForm(c));
     try {
-      const container = await createContainer(deps.sql, containerInputOf(values), actorOf(c.get('user')!));
+      const container = await createContainer(deps.sql, containerInputOf(values), actorOf(c.get('user')!), currentWorkspace(c));
       return redirect(c, `/containers/${container.id}`);
     } catch (err) {
       const p = formProblem(err);
@@ -67,15 +68,15 @@ export function containerPages(deps: AppDeps, renderer: Renderer) {
   );
 
   app.get('/containers/:id/edit', authorize('ADMIN'), valid('param', idParam), async (c) => {
-    const container = await getContainer(deps.sql, c.req.valid('param').id);
+    const container = await getContainer(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     return editor(c, { values: containerValues(container), containerId: container.id, containerName: container.name });
   });
 
   app.post('/containers/:id', authorize('ADMIN'), valid('param', idParam), async (c) => {
-    const before = await getContainer(deps.sql, c.req.valid('param').id);
+    const before = await getContainer(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     const values = containerFormValues(await readForm(c));
     try {
-      await updateContainer(deps.sql, before.id, containerInputOf(values), actorOf(c.get('user')!));
+      await updateContainer(deps.sql, before.id, containerInputOf(values), actorOf(c.get('user')!), currentWorkspace(c));
       return redirect(c, `/containers/${before.id}`);
     } catch (err) {
       const p = formProblem(err);
@@ -88,7 +89,7 @@ export function containerPages(deps: AppDeps, renderer: Renderer) {
   app.post('/containers/:id/delete', authorize('ADMIN'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
     try {
-      await deleteContainer(deps.sql, id, actorOf(c.get('user')!));
+      await deleteContainer(deps.sql, id, actorOf(c.get('user')!), currentWorkspace(c));
     } catch (err) {
       const p = formProblem(err);
       if (!p || isHtmx(c)) return flashing(c, () => Promise.reject(err));

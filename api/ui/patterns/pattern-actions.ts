@@ -6,7 +6,7 @@ import { inject, PatternFailedError } from '../../../core/patterns/inject';
 import { deletePattern, getPattern, getVersion, restoreVersion, updatePattern } from '../../../core/patterns/patterns';
 import { injectInput, versionNumber } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -38,7 +38,7 @@ export function patternActions(deps: AppDeps, renderer: Renderer, view: PatternV
     let status = 200;
     try {
       const input = injectInput.parse({ patternId: id, input: jsonField(testInput, 'Input') });
-      const r = await inject(deps, input, actor(c), { ratePerMinute: deps.config.MC_INJECT_RATE_LIMIT });
+      const r = await inject(deps, input, actor(c), { ratePerMinute: deps.config.MC_INJECT_RATE_LIMIT }, currentWorkspace(c));
       test = { ok: true, output: r.output, logs: r.logs, logsTruncated: r.logsTruncated, durationMs: r.durationMs, outbound: r.outbound, version: r.pattern.version };
     } catch (err) {
       if (err instanceof PatternFailedError) {
@@ -59,11 +59,12 @@ export function patternActions(deps: AppDeps, renderer: Renderer, view: PatternV
   });
 
   app.get('/patterns/:id/diff', authorize('VIEWER'), valid('param', idParam), valid('query', diffQuery), async (c) => {
-    const pattern = await getPattern(deps.sql, c.req.valid('param').id);
+    const ws = currentWorkspace(c);
+    const pattern = await getPattern(deps.sql, c.req.valid('param').id, ws);
     const q = c.req.valid('query');
     const to = q.to ?? pattern.version;
     const from = q.from ?? Math.max(1, to - 1);
-    const [a, b] = await Promise.all([getVersion(deps.sql, pattern.id, from), getVersion(deps.sql, pattern.id, to)]);
+    const [a, b] = await Promise.all([getVersion(deps.sql, pattern.id, from, ws), getVersion(deps.sql, pattern.id, to, ws)]);
     const config = lineDiff(JSON.stringify(a.config, null, 2), JSON.stringify(b.config, null, 2));
     return renderer.respond(c, { page: 'pages/patterns/pattern-diff', partial: 'partials/patterns/pattern-diff' }, {
       title: `${pattern.name}: v${from} → v${to}`, pattern, from: a, to: b, code: lineDiff(a.code, b.code), config,
@@ -72,7 +73,7 @@ export function patternActions(deps: AppDeps, renderer: Renderer, view: PatternV
 
   app.post('/patterns/:id/versions/:version/restore', authorize('ADMIN'), valid('param', versionParam), async (c) => {
     const { id, version } = c.req.valid('param');
-    const pattern = await flashing(c, () => restoreVersion(deps.sql, id, version, actor(c)));
+    const pattern = await flashing(c, () => restoreVersion(deps.sql, id, version, actor(c), currentWorkspace(c)));
     flash(c, 'ok', `Restored v${version} as v${pattern.version}.`);
     return redirect(c, `/patterns/${id}`);
   });
@@ -80,16 +81,17 @@ export function patternActions(deps: AppDeps, renderer: Renderer, view: PatternV
   app.post('/patterns/:id/active', authorize('ADMIN'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
     const active = str(await readForm(c), 'active') === 'true';
-    await flashing(c, () => updatePattern(deps.sql, id, { isActive: active }, actor(c), (code) => deps.sandbox.check(code)));
+    await flashing(c, () => updatePattern(deps.sql, id, { isActive: active }, actor(c), (code) => deps.sandbox.check(code), currentWorkspace(c)));
     return redirect(c, `/patterns/${id}`);
   });
 
   // Refused with the 409 message while missions use the pattern.
   app.post('/patterns/:id/delete', authorize('ADMIN'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
-    const pattern = await getPattern(deps.sql, id);
+    const ws = currentWorkspace(c);
+    const pattern = await getPattern(deps.sql, id, ws);
     try {
-      await deletePattern(deps.sql, id, actor(c));
+      await deletePattern(deps.sql, id, actor(c), ws);
     } catch (err) {
       const p = formProblem(err);
       if (!p || isHtmx(c)) return flashing(c, () => Promise.reject(err));

@@ -4,7 +4,8 @@
 import type { Context } from 'hono';
 import { getPattern, listVersions } from '../../../core/patterns/patterns';
 import { recentRuns } from '../../../core/patterns/pattern-runs';
-import type { AppDeps, AppEnv } from '../../context';
+import type { WorkspaceRef } from '../../../core/access/users';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import type { Renderer } from '../../render';
 import { durationChart, successBar } from './charts';
 import { contentVersion } from '../common';
@@ -34,8 +35,8 @@ export interface PatternExtra {
 }
 
 export function patternView(deps: AppDeps, renderer: Renderer) {
-  const loadStats = async (id: string) => {
-    const [pattern, runs] = await Promise.all([getPattern(deps.sql, id), recentRuns(deps.sql, id, CHART_RUNS)]);
+  const loadStats = async (ws: WorkspaceRef, id: string) => {
+    const [pattern, runs] = await Promise.all([getPattern(deps.sql, id, ws), recentRuns(deps.sql, id, CHART_RUNS, ws)]);
     const s = pattern.stats;
     return {
       pattern,
@@ -49,13 +50,14 @@ export function patternView(deps: AppDeps, renderer: Renderer) {
   return {
     /** The live statistics fragment; an unchanged poll answers 204. */
     async stats(c: Context<AppEnv>, id: string): Promise<Response> {
-      const data = await loadStats(id);
+      const data = await loadStats(currentWorkspace(c), id);
       if (c.req.query('v') === data.statsVersion) return c.body(null, 204);
       return renderer.fragment(c, 'partials/patterns/pattern-stats', data);
     },
 
     async page(c: Context<AppEnv>, id: string, extra: PatternExtra = {}, status = 200): Promise<Response> {
-      const [data, versions] = await Promise.all([loadStats(id), listVersions(deps.sql, id)]);
+      const ws = currentWorkspace(c);
+      const [data, versions] = await Promise.all([loadStats(ws, id), listVersions(deps.sql, id, ws)]);
       const offset = Math.max(0, Math.trunc(Number(c.req.query('voffset')) || 0));
       const current = data.pattern.version;
       return renderer.respond(c, { page: 'pages/patterns/pattern', partial: 'partials/patterns/pattern-versions' }, {

@@ -10,7 +10,7 @@ import { CATEGORIES, FAILURE_ACTIONS } from '../../../core/patterns/schemas';
 import { statsSummary } from '../../../core/patterns/stats';
 import { text } from '../../../lib/text';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -48,11 +48,12 @@ export function patternPages(deps: AppDeps, renderer: Renderer) {
   app.get('/patterns', authorize('VIEWER'), valid('query', listQuery), async (c) => {
     const q = c.req.valid('query');
     const filters = { q: q.q, containerId: q.containerId, category: q.category, active: q.active };
+    const ws = currentWorkspace(c);
     const [patterns, containers, summary, all] = await Promise.all([
-      listPatterns(deps.sql, { ...filters, active: q.active === undefined ? undefined : q.active === 'true', limit: PATTERNS_PER_PAGE, offset: q.offset }),
-      listContainers(deps.sql, { limit: CONTAINERS_PER_PAGE, offset: q.coffset }),
-      statsSummary(deps.sql, {}),
-      listContainers(deps.sql, { limit: 200, offset: 0 }),
+      listPatterns(deps.sql, { ...filters, active: q.active === undefined ? undefined : q.active === 'true', limit: PATTERNS_PER_PAGE, offset: q.offset }, ws),
+      listContainers(deps.sql, { limit: CONTAINERS_PER_PAGE, offset: q.coffset }, ws),
+      statsSummary(deps.sql, {}, ws),
+      listContainers(deps.sql, { limit: 200, offset: 0 }, ws),
     ]);
     // Per-container totals from the per-pattern statistics.
     const byContainer = new Map<string, { ok: number; bad: number; runs: number }>();
@@ -82,7 +83,7 @@ export function patternPages(deps: AppDeps, renderer: Renderer) {
 
   // The editor: one page for a new pattern and for an existing one.
   const editor = async (c: Context<AppEnv>, data: { values: PatternFormValues; patternId?: string; patternName?: string; error?: string; position?: unknown }, status = 200) => {
-    const containers = (await listContainers(deps.sql, { limit: 200, offset: 0 })).items;
+    const containers = (await listContainers(deps.sql, { limit: 200, offset: 0 }, currentWorkspace(c))).items;
     const title = data.patternId ? `Edit ${data.patternName}` : 'New pattern';
     return renderer.respond(c, { page: 'pages/patterns/pattern-edit', partial: 'partials/patterns/pattern-form' }, {
       title, containers, failureActions: FAILURE_ACTIONS, ...data,
@@ -96,7 +97,7 @@ export function patternPages(deps: AppDeps, renderer: Renderer) {
   app.post('/patterns', authorize('ADMIN'), async (c) => {
     const values = patternFormValues(await readForm(c));
     try {
-      const pattern = await createPattern(deps.sql, patternInputOf(values), actorOf(c.get('user')!), check);
+      const pattern = await createPattern(deps.sql, patternInputOf(values), actorOf(c.get('user')!), check, currentWorkspace(c));
       return redirect(c, `/patterns/${pattern.id}`);
     } catch (err) {
       const p = formProblem(err);
@@ -119,17 +120,17 @@ export function patternPages(deps: AppDeps, renderer: Renderer) {
   app.get('/patterns/:id/stats', authorize('VIEWER'), valid('param', idParam), (c) => view.stats(c, c.req.valid('param').id));
 
   app.get('/patterns/:id/edit', authorize('ADMIN'), valid('param', idParam), async (c) => {
-    const pattern = await getPattern(deps.sql, c.req.valid('param').id);
+    const pattern = await getPattern(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     return editor(c, { values: patternValues(pattern), patternId: pattern.id, patternName: pattern.name });
   });
 
   // Saving: metadata changes in place; a code or config change makes a new version (the core decides).
   app.post('/patterns/:id', authorize('ADMIN'), valid('param', idParam), async (c) => {
-    const before = await getPattern(deps.sql, c.req.valid('param').id);
+    const before = await getPattern(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     const values = patternFormValues(await readForm(c));
     values.containerId = before.containerId;
     try {
-      await updatePattern(deps.sql, before.id, patternPatchOf(values), actorOf(c.get('user')!), check);
+      await updatePattern(deps.sql, before.id, patternPatchOf(values), actorOf(c.get('user')!), check, currentWorkspace(c));
       return redirect(c, `/patterns/${before.id}`);
     } catch (err) {
       const p = formProblem(err);

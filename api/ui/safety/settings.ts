@@ -1,4 +1,4 @@
-// Settings (/settings): the safety switches (dry-run and the five channels),
+// Settings (/settings): the workspace's safety switches (dry-run and the five channels),
 // changed by admins only and read by everyone; users and API tokens for
 // admins (settings-access.ts). A safety change reloads the page, so the
 // layout's live-sending banner shows the new state.
@@ -9,7 +9,7 @@ import { CHANNELS } from '../../../core/patterns/schemas';
 import { listApiTokens } from '../../../core/access/tokens';
 import { actorOf, listUsers } from '../../../core/access/users';
 import { ROLES } from '../../../lib/names';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { hasRole, authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -37,9 +37,10 @@ export function settingsPages(deps: AppDeps, renderer: Renderer) {
   /** The data of the whole page; users and tokens only for admins. */
   const load = async (c: Context<AppEnv>, extra: SettingsExtra = {}) => {
     const q = pageQuery.parse({ uoffset: c.req.query('uoffset'), toffset: c.req.query('toffset') });
-    const settings = await getSafety(deps.sql);
+    const ws = currentWorkspace(c);
+    const settings = await getSafety(deps.sql, ws.id);
     const admin = hasRole(c.get('user'), 'ADMIN');
-    const [users, tokens] = admin ? await Promise.all([listUsers(deps.sql), listApiTokens(deps.sql)]) : [[], []];
+    const [users, tokens] = admin ? await Promise.all([listUsers(deps.sql, ws), listApiTokens(deps.sql, {}, ws)]) : [[], []];
     return {
       title: 'Settings',
       settings,
@@ -68,13 +69,13 @@ export function settingsPages(deps: AppDeps, renderer: Renderer) {
 
   app.post('/settings/safety/dry-run', authorize('ADMIN'), async (c) => {
     const form = await readForm(c);
-    await flashing(c, async () => setDryRun(deps.sql, onOff.parse(str(form, 'dryRun')), actorOf(c.get('user')!)));
+    await flashing(c, async () => setDryRun(deps.sql, onOff.parse(str(form, 'dryRun')), actorOf(c.get('user')!), currentWorkspace(c).id));
     return redirect(c, '/settings');
   });
 
   app.post('/settings/safety/channels/:channel', authorize('ADMIN'), valid('param', z.object({ channel: z.enum(CHANNELS) })), async (c) => {
     const form = await readForm(c);
-    await flashing(c, async () => setChannel(deps.sql, c.req.valid('param').channel, onOff.parse(str(form, 'enabled')), actorOf(c.get('user')!)));
+    await flashing(c, async () => setChannel(deps.sql, c.req.valid('param').channel, onOff.parse(str(form, 'enabled')), actorOf(c.get('user')!), currentWorkspace(c).id));
     return redirect(c, '/settings');
   });
 

@@ -1,7 +1,7 @@
-// The UI shell's own pages: the status page, the live-sending banner every page refreshes on safety events,
-// and the navigation's count of runs waiting for a decision.
+// The UI shell's own pages: the status page, the live-sending banner every page refreshes on safety events
+// (the request's workspace's settings), and the navigation's count of runs waiting for a decision.
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { checkHealth } from '../../health-checks';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
@@ -17,7 +17,7 @@ export function shellRoutes(deps: AppDeps, renderer: Renderer) {
   });
 
   app.get('/live/banner', authorize('VIEWER'), async (c) => {
-    const s = await getSafety(deps.sql);
+    const s = await getSafety(deps.sql, currentWorkspace(c).id);
     return renderer.fragment(c, 'partials/shared/safety-banner', { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } });
   });
 
