@@ -1,17 +1,19 @@
 // Mission-level pause, resume and delete. PostgreSQL decides and commits first
 // (a paused mission starts no run from then on), then the mission's open runs
 // and its schedule follow in Temporal; what Temporal could not take is retried
-// by the reconciler, once per pause or resume.
+// by the reconciler, once per pause or resume. Operators act in their workspace
+// (`ws`); the reconciler's part (applyMissionRuns) goes by mission id, in any.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Sql } from '../../db/sql';
 import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { pauseSignal, resumeSignal } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { openRuns } from '../runs/visibility';
 import { applyScheduleAfterCommit, syncMissionSchedule } from '../schedules/sync';
 import type { ScheduleInput } from './schemas';
-import { deleteMission, setMissionStatus } from './missions';
+import { deleteMission, getMission, setMissionStatus } from './missions';
 import { forgetIfDone, markRunsPending, markSchedulePending, readSync, runsSynced, savedButPending, syncFailed, temporalError, withSyncLock } from './mission-sync';
 
 /** A run that ended between the listing and the signal is done, not an error. */
@@ -62,11 +64,12 @@ export async function applyMissionRuns(sql: Sql, temporal: TemporalHandle, missi
 }
 
 export async function setMissionPaused(
-  sql: Sql, temporal: TemporalHandle, missionId: string, paused: boolean, actor: Actor, reason?: string,
+  sql: Sql, temporal: TemporalHandle, missionId: string, paused: boolean, actor: Actor, reason?: string, ws?: WorkspaceRef,
 ): Promise<{ runs: number; schedule: boolean }> {
   const mission = await sql.begin(async (tx) => {
-    const [m] = await tx<{ name: string; status: string; schedule: ScheduleInput | null }[]>`
-      select name, status, schedule from missions where id = ${missionId} for update`;
+    const [m] = await tx<{ name: string; status: string; schedule: ScheduleInput | null; workspaceId: string }[]>`
+      select name, status, schedule, workspace_id as "workspaceId" from missions
+      where id = ${missionId} and workspace_id = ${workspaceIdOf(tx, ws)} for update`;
     if (!m) throw new NotFoundError('Mission');
     if (paused === (m.status === 'paused')) {
       // Asked again while the last pause or resume is still being applied: apply it, change nothing.
@@ -83,7 +86,7 @@ export async function setMissionPaused(
     }
     await appendAudit(tx, {
       actor, action: paused ? 'mission.paused' : 'mission.resumed', entityType: 'mission', entityId: missionId,
-      details: { ...(reason ? { reason } : {}) },
+      details: { ...(reason ? { reason } : {}) }, workspaceId: m.workspaceId,
     });
     return m;
   });
@@ -102,11 +105,12 @@ export async function setMissionPaused(
  * Deletes a mission with no run in progress: PostgreSQL first (with its audit entry),
  * then its schedule in Temporal (or later, by the reconciler).
  */
-export async function removeMission(sql: Sql, temporal: TemporalHandle, missionId: string, actor: Actor): Promise<void> {
+export async function removeMission(sql: Sql, temporal: TemporalHandle, missionId: string, actor: Actor, ws?: WorkspaceRef): Promise<void> {
+  await getMission(sql, missionId, ws); // another workspace's mission is not found, before Temporal is asked anything
   const [open] = await openRuns(temporal, missionId, 1).catch((err) => {
     throw temporalError(err); // nothing is changed yet
   });
   if (open) throw new ConflictError('This mission has runs in progress; cancel them or let them finish before deleting it.', { workflowId: open.workflowId });
-  await deleteMission(sql, missionId, actor);
+  await deleteMission(sql, missionId, actor, undefined, ws);
   await applyScheduleAfterCommit(sql, temporal, missionId, 'The mission is deleted.');
 }

@@ -5,6 +5,7 @@
 import type { Sql } from '../../db/sql';
 import type { TemporalHandle } from '../../lib/temporal';
 import { SYSTEM_ACTOR } from '../audit/audit-log';
+import { workspaceIdOf } from '../access/users';
 import { createContainer } from '../patterns/containers';
 import { missionInput } from './schemas';
 import { createMission } from './missions';
@@ -123,13 +124,15 @@ export async function seedExamples(sql: Sql, temporal: TemporalHandle, check: Co
     await lock`select pg_advisory_lock(${LOCK})`;
     const [done] = await sql`select 1 from settings where key = ${SEEDED_KEY}`;
     if (done) return false;
-    const [existing] = await sql<{ id: string }[]>`select id from containers where lower(name) = lower('Daily marketing ops')`;
+    // Into the default workspace: every function below is given no workspace.
+    const [existing] = await sql<{ id: string }[]>`
+      select id from containers where lower(name) = lower('Daily marketing ops') and workspace_id = ${workspaceIdOf(sql)}`;
     const containerId = existing?.id ?? (await createContainer(sql, {
       name: 'Daily marketing ops', description: "Seed 002's five daily jobs (America/Toronto). Schedules start paused.",
       category: 'automation', isActive: true, isDefault: false, priority: 0,
     }, SYSTEM_ACTOR)).id;
     for (const job of DAILY_JOBS) {
-      const [mission] = await sql`select 1 from missions where lower(name) = lower(${job.name})`;
+      const [mission] = await sql`select 1 from missions where lower(name) = lower(${job.name}) and workspace_id = ${workspaceIdOf(sql)}`;
       if (mission) continue;
       const tasks = [];
       for (const [i, step] of job.steps.entries()) {

@@ -1,5 +1,7 @@
 // Missions and their tasks in PostgreSQL: definitions only. Runs live in
-// Temporal; `buildPlan` takes the snapshot a run works from.
+// Temporal; `buildPlan` takes the snapshot a run works from. Each mission is in one
+// workspace: to every function taking `ws`, a mission of another workspace is one that
+// does not exist, and its container and patterns must be in the mission's workspace.
 import type { Sql, TxSql } from '../../db/sql';
 import { rethrowConstraint } from '../../db/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
@@ -7,6 +9,7 @@ import type { MissionPlan, PinnedPattern, PlanTask } from '../../workflows/messa
 import { appendAudit, type Actor } from '../audit/audit-log';
 import type { MissionConfigInput, MissionInput, MissionPatch, ScheduleInput, TaskInput } from './schemas';
 import { randomSecret } from '../access/credentials';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { markSchedulePending } from './mission-sync';
 
 export interface MissionTask {
@@ -51,9 +54,10 @@ const columns = (sql: TxSql) => sql`
 export async function listMissions(
   sql: TxSql,
   q: { type?: string; priority?: string; status?: string; containerId?: string; q?: string; scheduled?: boolean; limit: number; offset: number },
+  ws?: WorkspaceRef,
 ): Promise<{ items: Mission[]; total: number }> {
   const where = sql`
-    where true
+    where m.workspace_id = ${workspaceIdOf(sql, ws)}
       ${q.scheduled ? sql`and m.schedule is not null` : sql``}
       ${q.type ? sql`and m.type = ${q.type}` : sql``}
       ${q.priority ? sql`and m.priority = ${q.priority}` : sql``}
@@ -76,14 +80,23 @@ export async function listTasks(sql: TxSql, missionId: string): Promise<MissionT
     where t.mission_id = ${missionId} order by t.task_order, t.created_at, lower(t.name)`;
 }
 
-export async function getMission(sql: TxSql, id: string): Promise<Mission> {
-  const [row] = await sql<Mission[]>`select ${columns(sql)} from missions m join containers c on c.id = m.container_id where m.id = ${id}`;
+export async function getMission(sql: TxSql, id: string, ws?: WorkspaceRef): Promise<Mission> {
+  const [row] = await sql<Mission[]>`
+    select ${columns(sql)} from missions m join containers c on c.id = m.container_id
+    where m.id = ${id} and m.workspace_id = ${workspaceIdOf(sql, ws)}`;
   if (!row) throw new NotFoundError('Mission');
   return { ...row, tasks: await listTasks(sql, id) };
 }
 
-/** A task's pattern must exist, be active and belong to the mission's container. */
-async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[]): Promise<void> {
+/** System paths only (the reconciler, schedule sync, signed triggers): by id, in whatever workspace; the row names it. */
+export async function getMissionAnyWorkspace(sql: TxSql, id: string): Promise<Mission> {
+  const [{ workspaceId } = { workspaceId: null }] = await sql<{ workspaceId: string }[]>`select workspace_id as "workspaceId" from missions where id = ${id}`;
+  if (!workspaceId) throw new NotFoundError('Mission');
+  return getMission(sql, id, { id: workspaceId });
+}
+
+/** A task's pattern must exist (in the mission's workspace), be active and belong to the mission's container. */
+async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[], ws?: WorkspaceRef): Promise<void> {
   const names = new Set<string>();
   for (const [i, t] of tasks.entries()) {
     const key = t.name.toLowerCase();
@@ -91,7 +104,7 @@ async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[])
     names.add(key);
     if (!t.patternId) continue;
     const [p] = await tx<{ containerId: string; isActive: boolean; name: string }[]>`
-      select container_id as "containerId", is_active as "isActive", name from patterns where id = ${t.patternId}`;
+      select container_id as "containerId", is_active as "isActive", name from patterns where id = ${t.patternId} and workspace_id = ${workspaceIdOf(tx, ws)}`;
     const problem = !p ? 'does not exist' : p.containerId !== containerId ? `("${p.name}") belongs to another container` : !p.isActive ? `("${p.name}") is inactive` : null;
     if (problem) throw new ValidationError(`tasks.${i}.patternId: the pattern ${problem}.`, [{ path: `tasks.${i}.patternId`, message: `the pattern ${problem}` }]);
   }
@@ -122,8 +135,8 @@ async function syncTasks(tx: TxSql, missionId: string, tasks: TaskInput[]): Prom
   }
 }
 
-async function assertContainer(tx: TxSql, id: string): Promise<void> {
-  const [c] = await tx`select 1 from containers where id = ${id}`;
+async function assertContainer(tx: TxSql, id: string, ws?: WorkspaceRef): Promise<void> {
+  const [c] = await tx`select 1 from containers where id = ${id} and workspace_id = ${workspaceIdOf(tx, ws)}`;
   if (!c) throw new ValidationError('containerId: the container does not exist.', [{ path: 'containerId', message: 'the container does not exist' }]);
 }
 
@@ -138,21 +151,24 @@ export type AfterWrite = (tx: TxSql, mission: Mission) => Promise<void>;
 const scheduleFacts = (m: Mission) => JSON.stringify([m.schedule, m.name, m.containerId, m.priority, m.status]);
 
 export async function createMission(
-  sql: Sql, input: MissionInput, actor: Actor, afterWrite?: AfterWrite,
+  sql: Sql, input: MissionInput, actor: Actor, afterWrite?: AfterWrite, ws?: WorkspaceRef,
 ): Promise<{ mission: Mission; triggerSecret: string | null }> {
   try {
     return await sql.begin(async (tx) => {
-      await assertContainer(tx, input.containerId);
-      await validateTasks(tx, input.containerId, input.tasks);
+      await assertContainer(tx, input.containerId, ws);
+      await validateTasks(tx, input.containerId, input.tasks, ws);
       const triggerSecret = input.type === 'triggered' ? randomSecret(32) : null;
       const [row] = await tx<{ id: string }[]>`
-        insert into missions (name, description, type, priority, status, container_id, config, schedule, trigger_secret, created_by)
+        insert into missions (name, description, type, priority, status, container_id, config, schedule, trigger_secret, created_by, workspace_id)
         values (${input.name}, ${input.description}, ${input.type}, ${input.priority}, ${input.status}, ${input.containerId},
-                ${tx.json(input.config)}, ${input.schedule ? tx.json(input.schedule) : null}, ${triggerSecret}, ${actor.name})
+                ${tx.json(input.config)}, ${input.schedule ? tx.json(input.schedule) : null}, ${triggerSecret}, ${actor.name}, ${workspaceIdOf(tx, ws)})
         returning id`;
       await syncTasks(tx, row!.id, input.tasks);
-      const mission = await getMission(tx, row!.id);
-      await appendAudit(tx, { actor, action: 'mission.created', entityType: 'mission', entityId: mission.id, details: { name: mission.name, type: mission.type, tasks: input.tasks.length } });
+      const mission = await getMission(tx, row!.id, ws);
+      await appendAudit(tx, {
+        actor, action: 'mission.created', entityType: 'mission', entityId: mission.id,
+        details: { name: mission.name, type: mission.type, tasks: input.tasks.length }, workspaceId: mission.workspaceId,
+      });
       if (mission.schedule) await markSchedulePending(tx, mission.id);
       await afterWrite?.(tx, mission);
       return { mission, triggerSecret };
@@ -162,16 +178,18 @@ export async function createMission(
   }
 }
 
-export async function updateMission(sql: Sql, id: string, patch: MissionPatch, actor: Actor, afterWrite?: AfterWrite): Promise<Mission> {
+export async function updateMission(
+  sql: Sql, id: string, patch: MissionPatch, actor: Actor, afterWrite?: AfterWrite, ws?: WorkspaceRef,
+): Promise<Mission> {
   try {
     return await sql.begin(async (tx) => {
-      const [locked] = await tx`select id from missions where id = ${id} for update`;
+      const [locked] = await tx`select id from missions where id = ${id} and workspace_id = ${workspaceIdOf(tx, ws)} for update`;
       if (!locked) throw new NotFoundError('Mission');
-      const before = await getMission(tx, id);
+      const before = await getMission(tx, id, ws);
       const containerId = patch.containerId ?? before.containerId;
-      if (patch.containerId) await assertContainer(tx, containerId);
+      if (patch.containerId) await assertContainer(tx, containerId, ws);
       const tasks = patch.tasks ?? (patch.containerId ? before.tasks!.map(taskToInput) : undefined);
-      if (tasks) await validateTasks(tx, containerId, tasks);
+      if (tasks) await validateTasks(tx, containerId, tasks, ws);
       // Pause and resume go through setMissionPaused, which also pauses the runs.
       if (patch.status && before.status === 'paused') throw new ConflictError(`Mission "${before.name}" is paused; resume it instead of changing its status.`);
       const type = patch.type ?? before.type;
@@ -187,11 +205,14 @@ export async function updateMission(sql: Sql, id: string, patch: MissionPatch, a
           schedule = ${schedule ? tx.json(schedule) : null},
           trigger_secret = case when ${type} = 'triggered' then coalesce(trigger_secret, ${randomSecret(32)}) else trigger_secret end,
           updated_at = now()
-        where id = ${id}`;
+        where id = ${id} and workspace_id = ${before.workspaceId}`;
       if (patch.tasks) await syncTasks(tx, id, patch.tasks);
-      const mission = await getMission(tx, id);
+      const mission = await getMission(tx, id, ws);
       const { tasks: _t, ...changes } = patch;
-      await appendAudit(tx, { actor, action: 'mission.updated', entityType: 'mission', entityId: id, details: { changes, ...(patch.tasks ? { tasks: patch.tasks.length } : {}) } });
+      await appendAudit(tx, {
+        actor, action: 'mission.updated', entityType: 'mission', entityId: id,
+        details: { changes, ...(patch.tasks ? { tasks: patch.tasks.length } : {}) }, workspaceId: mission.workspaceId,
+      });
       if ((before.schedule || mission.schedule) && scheduleFacts(before) !== scheduleFacts(mission)) await markSchedulePending(tx, id);
       await afterWrite?.(tx, mission);
       return mission;
@@ -208,31 +229,35 @@ export function taskToInput(t: MissionTask): TaskInput {
   };
 }
 
-export async function deleteMission(sql: Sql, id: string, actor: Actor, beforeDelete?: AfterWrite): Promise<void> {
+export async function deleteMission(sql: Sql, id: string, actor: Actor, beforeDelete?: AfterWrite, ws?: WorkspaceRef): Promise<void> {
   await sql.begin(async (tx) => {
-    const mission = await getMission(tx, id);
+    const mission = await getMission(tx, id, ws);
     await beforeDelete?.(tx, mission);
-    await tx`delete from missions where id = ${id}`;
+    await tx`delete from missions where id = ${id} and workspace_id = ${mission.workspaceId}`;
     // The mission_sync row outlives the mission until its schedule is gone from Temporal.
     if (mission.schedule) await markSchedulePending(tx, id);
-    await appendAudit(tx, { actor, action: 'mission.deleted', entityType: 'mission', entityId: id, details: { name: mission.name } });
+    await appendAudit(tx, { actor, action: 'mission.deleted', entityType: 'mission', entityId: id, details: { name: mission.name }, workspaceId: mission.workspaceId });
   });
 }
 
+/** By id: its callers have found the mission in their workspace (or are system code). */
 export async function setMissionStatus(tx: TxSql, id: string, status: Mission['status']): Promise<void> {
   await tx`update missions set status = ${status}, updated_at = now() where id = ${id}`;
 }
 
-export async function rotateTriggerSecret(sql: Sql, id: string, actor: Actor): Promise<string> {
+export async function rotateTriggerSecret(sql: Sql, id: string, actor: Actor, ws?: WorkspaceRef): Promise<string> {
   const secret = randomSecret(32);
   await sql.begin(async (tx) => {
-    const [row] = await tx`update missions set trigger_secret = ${secret}, updated_at = now() where id = ${id} returning id`;
+    const [row] = await tx<{ workspaceId: string }[]>`
+      update missions set trigger_secret = ${secret}, updated_at = now()
+      where id = ${id} and workspace_id = ${workspaceIdOf(tx, ws)} returning workspace_id as "workspaceId"`;
     if (!row) throw new NotFoundError('Mission');
-    await appendAudit(tx, { actor, action: 'mission.trigger_secret_rotated', entityType: 'mission', entityId: id });
+    await appendAudit(tx, { actor, action: 'mission.trigger_secret_rotated', entityType: 'mission', entityId: id, workspaceId: row.workspaceId });
   });
   return secret;
 }
 
+/** By id in any workspace: the signed trigger route has no session; the signature is the credential. */
 export async function triggerSecretOf(sql: TxSql, id: string): Promise<string | null> {
   const [row] = await sql<{ secret: string | null }[]>`select trigger_secret as secret from missions where id = ${id}`;
   if (!row) throw new NotFoundError('Mission');
@@ -240,8 +265,8 @@ export async function triggerSecretOf(sql: TxSql, id: string): Promise<string | 
 }
 
 /** The snapshot a run works from: every fixed task pinned to its pattern's current version. */
-export async function buildPlan(sql: TxSql, missionId: string): Promise<MissionPlan> {
-  const mission = await getMission(sql, missionId);
+export async function buildPlan(sql: TxSql, missionId: string, ws?: WorkspaceRef): Promise<MissionPlan> {
+  const mission = await getMission(sql, missionId, ws);
   if (mission.tasks!.length === 0) throw new ConflictError(`Mission "${mission.name}" has no tasks yet; add at least one before running it.`);
   const tasks: PlanTask[] = [];
   for (const t of mission.tasks!) {
@@ -249,7 +274,8 @@ export async function buildPlan(sql: TxSql, missionId: string): Promise<MissionP
     if (t.patternId) {
       const [p] = await sql<{ name: string; isActive: boolean; versionId: string; version: number; config: PinnedPattern['config'] }[]>`
         select p.name, p.is_active as "isActive", v.id as "versionId", v.version, v.config
-        from patterns p join pattern_versions v on v.id = p.current_version_id where p.id = ${t.patternId}`;
+        from patterns p join pattern_versions v on v.id = p.current_version_id
+        where p.id = ${t.patternId} and p.workspace_id = ${mission.workspaceId}`;
       if (!p?.isActive) throw new ConflictError(`Task "${t.name}" uses pattern "${p?.name ?? t.patternName}", which is inactive; activate it or change the task.`);
       pattern = { patternId: t.patternId, patternName: p.name, versionId: p.versionId, version: p.version, config: p.config };
     }

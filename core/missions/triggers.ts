@@ -12,7 +12,7 @@ import { missionWorkflowId, missionWorkflowIdPrefix } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
 import { appendAudit } from '../audit/audit-log';
 import { executeMission } from '../runs/start';
-import { getMission, triggerSecretOf } from './missions';
+import { getMissionAnyWorkspace, triggerSecretOf } from './missions';
 import { savedButPending, temporalError, withSyncLock } from './mission-sync';
 
 export const SIGNATURE_HEADER = 'X-MC-Signature';
@@ -115,7 +115,8 @@ export async function deliverTrigger(
   }
   const key = req.idempotencyKey?.trim();
   if (key !== undefined && (key.length === 0 || key.length > 200)) throw new ValidationError(`${IDEMPOTENCY_HEADER} must be 1 to 200 characters.`);
-  const mission = await getMission(sql, req.missionId);
+  // The signature is the credential: the mission's own row says which workspace it is in.
+  const mission = await getMissionAnyWorkspace(sql, req.missionId);
   if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before triggering it.`);
   if (!key) {
     // Nothing is recorded first: without a key, a failed start is the sender's to retry.
@@ -133,7 +134,7 @@ export async function deliverTrigger(
   if (!claimed) {
     const prior = await findDelivery(sql, mission.id, key);
     if (prior?.runId) {
-      await appendAudit(sql, { actor: TRIGGER_ACTOR, action: 'trigger.duplicate', entityType: 'mission', entityId: mission.id, details: { workflowId: prior.workflowId } });
+      await appendAudit(sql, { actor: TRIGGER_ACTOR, action: 'trigger.duplicate', entityType: 'mission', entityId: mission.id, details: { workflowId: prior.workflowId }, workspaceId: mission.workspaceId });
       return { workflowId: prior.workflowId, runId: prior.runId, duplicate: true };
     }
     // Recorded before, its run not started yet (that attempt failed, or is under way): start it now, same id.

@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors'
 import { missionScheduleId } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import type { WorkspaceRef } from '../access/users';
 import { temporalError } from '../missions/mission-sync';
 import { getMission } from '../missions/missions';
 import { OVERLAP_POLICIES, type ScheduleInput } from '../missions/schemas';
@@ -78,9 +79,11 @@ async function matchingTimes(temporal: TemporalHandle, scheduleId: string, r: Ba
  * Refused whole, with nothing started: a bad or empty range, more than MAX_BACKFILL_RUNS
  * runs, and a paused mission (its runs would only stop at once: a paused mission starts nothing).
  */
-export async function backfillSchedule(sql: Sql, temporal: TemporalHandle, missionId: string, r: BackfillRange, actor: Actor, now = new Date()): Promise<BackfillResult> {
+export async function backfillSchedule(
+  sql: Sql, temporal: TemporalHandle, missionId: string, r: BackfillRange, actor: Actor, now = new Date(), ws?: WorkspaceRef,
+): Promise<BackfillResult> {
   checkBackfillRange(r, now);
-  const mission = await getMission(sql, missionId);
+  const mission = await getMission(sql, missionId, ws);
   if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
   if (mission.status === 'paused') {
     throw new ConflictError(`Mission "${mission.name}" is paused, so the runs a backfill starts would stop at once; resume the mission first.`);
@@ -109,7 +112,7 @@ export async function backfillSchedule(sql: Sql, temporal: TemporalHandle, missi
   const result = { missionId, scheduleId, start: iso(r.start), end: iso(r.end), overlap, scheduledTimes: times.map(iso) };
   await appendAudit(sql, {
     actor, action: 'schedule.backfilled', entityType: 'schedule', entityId: scheduleId,
-    details: { missionId, start: result.start, end: result.end, overlap, runs: times.length },
+    details: { missionId, start: result.start, end: result.end, overlap, runs: times.length }, workspaceId: mission.workspaceId,
   });
   return result;
 }

@@ -6,6 +6,7 @@
 import type { Sql } from '../../db/sql';
 import { missionScheduleId, type MissionStatus } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { BOARD_COLUMNS } from '../board/board';
 import type { Mission } from '../missions/missions';
 import { runQuery, summarise } from '../runs/visibility';
@@ -51,7 +52,7 @@ const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'
 const LATE_MS = 60_000;
 
 /** The latest run-now starts of each schedule, from their audit entries. */
-async function runNowStarts(sql: Sql, missionIds: string[]): Promise<Map<string, { workflowId: string; at: Date }[]>> {
+async function runNowStarts(sql: Sql, missionIds: string[], ws?: WorkspaceRef): Promise<Map<string, { workflowId: string; at: Date }[]>> {
   const out = new Map<string, { workflowId: string; at: Date }[]>();
   if (!missionIds.length) return out;
   const rows = await sql<{ missionId: string; workflowId: string | null; at: Date }[]>`
@@ -60,6 +61,7 @@ async function runNowStarts(sql: Sql, missionIds: string[]): Promise<Map<string,
       select details, at, row_number() over (partition by entity_id order by id desc) as n
       from audit_log
       where entity_type = 'schedule' and action = 'schedule.run_now' and entity_id in ${sql(missionIds.map(missionScheduleId))}
+        and workspace_id = ${workspaceIdOf(sql, ws)}
     ) latest
     where n <= ${RECENT_RUNS}`;
   for (const r of rows) {
@@ -88,9 +90,9 @@ async function statusesOf(temporal: TemporalHandle, workflowIds: string[], timeo
   }
 }
 
-/** Every mission's schedule, each on its own deadline, with its recent runs and their statuses. */
+/** Every mission's schedule (the missions of `ws`), each on its own deadline, with its recent runs and their statuses. */
 export async function loadScheduleOverviews(
-  sql: Sql, temporal: TemporalHandle, missions: Pick<Mission, 'id' | 'name' | 'schedule'>[], opts: OverviewOptions = {},
+  sql: Sql, temporal: TemporalHandle, missions: Pick<Mission, 'id' | 'name' | 'schedule'>[], opts: OverviewOptions = {}, ws?: WorkspaceRef,
 ): Promise<ScheduleOverview[]> {
   const timeoutMs = opts.timeoutMs ?? ROW_TIMEOUT_MS;
   const [described, runNow] = await Promise.all([
@@ -98,7 +100,7 @@ export async function loadScheduleOverviews(
       (view) => ({ view, error: null as unknown }),
       (error: unknown) => ({ view: null, error }),
     ))),
-    runNowStarts(sql, missions.map((m) => m.id)),
+    runNowStarts(sql, missions.map((m) => m.id), ws),
   ]);
   const recent = missions.map((m, i) => {
     const view = described[i]!.view;

@@ -1,7 +1,8 @@
 // A mission's schedule is the Temporal Schedule `mission-<missionId>`. Its
 // definition and the app's wish for its paused state live with the mission in
 // PostgreSQL, are committed first and then mirrored to Temporal (./sync.ts);
-// its live state (paused, next runs) is read from Temporal.
+// its live state (paused, next runs) is read from Temporal. Operators act in their
+// workspace (`ws`): another workspace's mission has no schedule to them.
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
 import type { Sql } from '../../db/sql';
@@ -9,10 +10,11 @@ import { ConflictError, NotFoundError } from '../../lib/errors';
 import { missionScheduleId } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { markSchedulePending, temporalError } from '../missions/mission-sync';
 import type { ScheduleInput } from '../missions/schemas';
 import { executeMission } from '../runs/start';
-import type { Mission } from '../missions/missions';
+import { getMission, type Mission } from '../missions/missions';
 import { within } from './deadline';
 import { applyScheduleAfterCommit, OVERLAP } from './sync';
 
@@ -77,10 +79,13 @@ export async function describeSchedule(temporal: TemporalHandle, mission: Pick<M
  * Pauses or unpauses the schedule itself (not the mission): committed with its audit
  * entry, then applied to Temporal. While the mission is paused its schedule stays paused.
  */
-export async function pauseSchedule(sql: Sql, temporal: TemporalHandle, missionId: string, paused: boolean, note: string | undefined, actor: Actor): Promise<void> {
+export async function pauseSchedule(
+  sql: Sql, temporal: TemporalHandle, missionId: string, paused: boolean, note: string | undefined, actor: Actor, ws?: WorkspaceRef,
+): Promise<void> {
   const name = await sql.begin(async (tx) => {
-    const [m] = await tx<{ name: string; status: string; schedule: ScheduleInput | null }[]>`
-      select name, status, schedule from missions where id = ${missionId} for update`;
+    const [m] = await tx<{ name: string; status: string; schedule: ScheduleInput | null; workspaceId: string }[]>`
+      select name, status, schedule, workspace_id as "workspaceId" from missions
+      where id = ${missionId} and workspace_id = ${workspaceIdOf(tx, ws)} for update`;
     if (!m?.schedule) throw new NotFoundError('Schedule of this mission');
     if (!paused && m.status === 'paused') throw new ConflictError(`Mission "${m.name}" is paused, and so is its schedule; resume the mission instead.`);
     const text = note || `${paused ? 'paused' : 'unpaused'} by ${actor.name}`;
@@ -88,7 +93,7 @@ export async function pauseSchedule(sql: Sql, temporal: TemporalHandle, missionI
     await markSchedulePending(tx, missionId);
     await appendAudit(tx, {
       actor, action: paused ? 'schedule.paused' : 'schedule.unpaused', entityType: 'schedule', entityId: missionScheduleId(missionId),
-      details: { missionId, ...(note ? { note } : {}) },
+      details: { missionId, ...(note ? { note } : {}) }, workspaceId: m.workspaceId,
     });
     return m.name;
   });
@@ -100,10 +105,16 @@ export async function pauseSchedule(sql: Sql, temporal: TemporalHandle, missionI
  * (mission-<id>-scheduled-now-<suffix>): unlike Temporal's trigger, it never skips because
  * a run is open and never collides with another start in the same second.
  */
-export async function runScheduleNow(sql: Sql, temporal: TemporalHandle, missionId: string, actor: Actor): Promise<{ workflowId: string; runId: string }> {
+export async function runScheduleNow(
+  sql: Sql, temporal: TemporalHandle, missionId: string, actor: Actor, ws?: WorkspaceRef,
+): Promise<{ workflowId: string; runId: string }> {
+  const mission = await getMission(sql, missionId, ws);
+  if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
   const run = await executeMission(sql, temporal, { missionId, trigger: 'scheduled', actor, workflowSuffix: `scheduled-now-${randomUUID().slice(0, 13)}` }).catch((err) => {
     throw temporalError(err);
   });
-  await appendAudit(sql, { actor, action: 'schedule.run_now', entityType: 'schedule', entityId: missionScheduleId(missionId), details: { missionId, workflowId: run.workflowId } });
+  await appendAudit(sql, { actor, action: 'schedule.run_now', entityType: 'schedule', entityId: missionScheduleId(missionId), details: { missionId, workflowId: run.workflowId },
+    workspaceId: mission.workspaceId,
+  });
   return run;
 }

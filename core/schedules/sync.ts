@@ -3,7 +3,8 @@
 // it reads the mission's latest version, makes Temporal match, and records the
 // version applied; a write made meanwhile stays pending for the next pass. It
 // also notices a paused state changed outside the app (the CLI, the Web UI),
-// takes it over and audits it once.
+// takes it over and audits it once. System code: it goes by mission id, in whatever
+// workspace the mission row names (its callers have checked the caller's workspace).
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleHandle, type ScheduleOptionsAction } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Sql } from '../../db/sql';
@@ -15,7 +16,7 @@ import {
   forgetIfDone, markSchedulePending, readSync, savedButPending, scheduleSynced, syncFailed, temporalError, withSyncLock, type SyncRow,
 } from '../missions/mission-sync';
 import type { ScheduleInput } from '../missions/schemas';
-import { getMission, type Mission } from '../missions/missions';
+import { getMissionAnyWorkspace, type Mission } from '../missions/missions';
 import { startOptions } from '../runs/start';
 
 export const OVERLAP: Record<ScheduleInput['overlap'], ScheduleOverlapPolicy> = {
@@ -86,7 +87,7 @@ async function describeOrNull(handle: ScheduleHandle): Promise<ScheduleDescripti
 }
 
 async function findMission(sql: Sql, missionId: string): Promise<Mission | null> {
-  return getMission(sql, missionId).catch((err: Error) => {
+  return getMissionAnyWorkspace(sql, missionId).catch((err: Error) => {
     if (err.name === 'NotFoundError') return null;
     throw err;
   });
@@ -99,7 +100,8 @@ async function findMission(sql: Sql, missionId: string): Promise<Mission | null>
  * schedule's own change counter). A schedule seen for the first time is taken over
  * without an entry: nobody knows when it changed.
  */
-async function adoptOutsideChange(sql: Sql, missionId: string, d: ScheduleDescription, audit = true): Promise<boolean> {
+async function adoptOutsideChange(sql: Sql, mission: Mission, d: ScheduleDescription, audit = true): Promise<boolean> {
+  const missionId = mission.id;
   const seen = seenState(d);
   const scheduleId = missionScheduleId(missionId);
   const token = Buffer.from(d.raw.conflictToken ?? new Uint8Array()).toString('hex');
@@ -113,7 +115,7 @@ async function adoptOutsideChange(sql: Sql, missionId: string, d: ScheduleDescri
     if (audit) await appendAudit(tx, {
       actor: OUTSIDE_ACTOR, action: seen.paused ? 'schedule.paused' : 'schedule.unpaused', entityType: 'schedule', entityId: scheduleId,
       details: { missionId, ...(seen.note ? { note: seen.note } : {}), source: 'temporal' },
-      idempotencyKey: `schedule.state:${scheduleId}:${d.info.createdAt.toISOString()}:${token}`,
+      idempotencyKey: `schedule.state:${scheduleId}:${d.info.createdAt.toISOString()}:${token}`, workspaceId: mission.workspaceId,
     });
     return true;
   });
@@ -129,9 +131,9 @@ export type ScheduleSyncOutcome = 'busy' | 'none' | 'created' | 'updated' | 'del
 async function noticeOutsideChange(sql: Sql, mission: Mission, row: SyncRow, current: ScheduleDescription): Promise<'audited' | 'taken' | null> {
   const seen = seenState(current);
   const wanted = desiredState(mission.schedule!, mission, row);
-  if (row.schedulePaused === null) return seen.paused && !wanted.paused && (await adoptOutsideChange(sql, mission.id, current, false)) ? 'taken' : null;
+  if (row.schedulePaused === null) return seen.paused && !wanted.paused && (await adoptOutsideChange(sql, mission, current, false)) ? 'taken' : null;
   if (same(seen, { paused: row.schedulePaused, note: row.scheduleNote }) || same(seen, wanted)) return null;
-  return (await adoptOutsideChange(sql, mission.id, current)) ? 'audited' : null;
+  return (await adoptOutsideChange(sql, mission, current)) ? 'audited' : null;
 }
 
 /** Makes Temporal show the mission's schedule; returns what it did and the paused state Temporal now has. */

@@ -2,7 +2,8 @@
 // change and run missions; viewers read. A schedule in the body is committed
 // with the mission, then mirrored to the Temporal Schedule mission-<id>; if
 // Temporal is down the answer is a 503 saying so, and the reconciler catches up.
-import { Hono } from 'hono';
+// Everything here is in the caller's workspace.
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { missionInput, missionListQuery, missionPatch, taskInput } from '../../../core/missions/schemas';
 import { removeMission } from '../../../core/missions/actions';
@@ -10,7 +11,7 @@ import { createMission, getMission, listMissions, taskToInput, updateMission, ty
 import { applyScheduleAfterCommit } from '../../../core/schedules/sync';
 import { actorOf } from '../../../core/access/users';
 import { NotFoundError } from '../../../lib/errors';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -27,36 +28,37 @@ export function missionRoutes(deps: AppDeps) {
 
   app.get('/', authorize('VIEWER'), valid('query', missionListQuery), async (c) => {
     const q = c.req.valid('query');
-    const { items, total } = await listMissions(deps.sql, q);
+    const { items, total } = await listMissions(deps.sql, q, currentWorkspace(c));
     return c.json({ missions: items, total, limit: q.limit, offset: q.offset });
   });
 
   app.post('/', authorize('OPERATOR'), valid('json', missionInput), async (c) => {
-    const { mission, triggerSecret } = await createMission(deps.sql, c.req.valid('json'), actorOf(c.get('user')!));
+    const { mission, triggerSecret } = await createMission(deps.sql, c.req.valid('json'), actorOf(c.get('user')!), undefined, currentWorkspace(c));
     // The secret is shown once: a 503 carries it too.
     await sync(mission, triggerSecret ? { triggerSecret } : {});
     if (triggerSecret) c.header('Cache-Control', 'no-store'); // the secret is in this response only
     return c.json({ mission, ...(triggerSecret ? { triggerSecret, note: 'The trigger secret is shown once; store it now.' } : {}) }, 201);
   });
 
-  app.get('/:id', authorize('VIEWER'), valid('param', idParam), async (c) => c.json({ mission: await getMission(deps.sql, c.req.valid('param').id) }));
+  app.get('/:id', authorize('VIEWER'), valid('param', idParam), async (c) => c.json({ mission: await getMission(deps.sql, c.req.valid('param').id, currentWorkspace(c)) }));
 
   app.on(['PUT', 'PATCH'], '/:id', authorize('OPERATOR'), valid('param', idParam), valid('json', missionPatch), async (c) => {
-    const mission = await sync(await updateMission(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!)));
+    const mission = await sync(await updateMission(deps.sql, c.req.valid('param').id, c.req.valid('json'), actorOf(c.get('user')!), undefined, currentWorkspace(c)));
     return c.json({ mission });
   });
 
   app.delete('/:id', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
-    await removeMission(deps.sql, deps.temporal, id, actorOf(c.get('user')!));
+    await removeMission(deps.sql, deps.temporal, id, actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ deleted: true });
   });
 
   // ---- tasks (seed 000: add, update, remove) -------------------------------------
 
-  const saveTasks = async (c: { get: (k: 'user') => AppEnv['Variables']['user'] }, id: string, edit: (tasks: ReturnType<typeof taskToInput>[]) => ReturnType<typeof taskToInput>[]) => {
-    const mission = await getMission(deps.sql, id);
-    return sync(await updateMission(deps.sql, id, { tasks: edit(mission.tasks!.map(taskToInput)) }, actorOf(c.get('user')!)));
+  const saveTasks = async (c: Context<AppEnv>, id: string, edit: (tasks: ReturnType<typeof taskToInput>[]) => ReturnType<typeof taskToInput>[]) => {
+    const ws = currentWorkspace(c);
+    const mission = await getMission(deps.sql, id, ws);
+    return sync(await updateMission(deps.sql, id, { tasks: edit(mission.tasks!.map(taskToInput)) }, actorOf(c.get('user')!), undefined, ws));
   };
 
   app.post('/:id/tasks', authorize('OPERATOR'), valid('param', idParam), valid('json', taskInput), async (c) => {

@@ -1,6 +1,7 @@
 // Mission pages: the list, a mission's page (tasks, schedule, runs, run it),
 // and the planner that creates and edits missions, with its live helpers
-// (task rows, cron in words with the next runs, JSON checks).
+// (task rows, cron in words with the next runs, JSON checks). All in the session's
+// workspace: another workspace's mission, container or pattern is not found here.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { listContainers } from '../../../core/patterns/containers';
@@ -18,7 +19,7 @@ import { SELECTION_POLICIES } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
 import { AppError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -49,11 +50,12 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
     });
   };
 
-  const plannerData = async (values: PlannerValues) => {
-    const containers = (await listContainers(deps.sql, { limit: 200, offset: 0 })).items;
+  const plannerData = async (c: Context<AppEnv>, values: PlannerValues) => {
+    const ws = currentWorkspace(c);
+    const containers = (await listContainers(deps.sql, { limit: 200, offset: 0 }, ws)).items;
     const containerId = values.containerId || containers[0]?.id || '';
     // What was typed may be anything: only a real id is looked up.
-    const patterns = z.uuid().safeParse(containerId).success ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 })).items : [];
+    const patterns = z.uuid().safeParse(containerId).success ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 }, ws)).items : [];
     return {
       values: { ...values, containerId }, containers, patterns, policies: SELECTION_POLICIES, priorities: PRIORITIES, types: MISSION_TYPES,
       retryPolicies: RETRY_POLICIES, timeoutActions: TIMEOUT_ACTIONS, overlaps: OVERLAP_POLICIES,
@@ -64,12 +66,13 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
   // The planner is a plain form: it always answers with the whole page.
   const planner = async (c: Context<AppEnv>, values: PlannerValues, extra: { mission?: Mission; errors?: FieldErrors; message?: string }, status = 200) =>
     renderer.respond(c, { page: 'pages/missions/mission-planner', partial: 'pages/missions/mission-planner' }, {
-      title: extra.mission ? `Edit ${extra.mission.name}` : 'New mission', ...(await plannerData(values)), ...extra, errors: extra.errors ?? {},
+      title: extra.mission ? `Edit ${extra.mission.name}` : 'New mission', ...(await plannerData(c, values)), ...extra, errors: extra.errors ?? {},
     }, status);
 
   app.get('/missions', authorize('VIEWER'), valid('query', listQuery), async (c) => {
     const q = c.req.valid('query');
-    const [page, containers] = await Promise.all([listMissions(deps.sql, q), listContainers(deps.sql, { limit: 200, offset: 0 })]);
+    const ws = currentWorkspace(c);
+    const [page, containers] = await Promise.all([listMissions(deps.sql, q, ws), listContainers(deps.sql, { limit: 200, offset: 0 }, ws)]);
     return renderer.respond(c, { page: 'pages/missions/missions', partial: 'partials/missions/missions-table' }, { title: 'Missions', page, q, containers: containers.items, priorities: PRIORITIES, types: MISSION_TYPES });
   });
 
@@ -83,12 +86,13 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
     if (!input) return planner(c, values, { mission: existing, errors, message: 'Some fields need attention.' }, 400);
     try {
       const actor = actorOf(c.get('user')!);
+      const ws = currentWorkspace(c);
       if (existing) {
         const { status, ...rest } = input;
-        await sync(await updateMission(deps.sql, existing.id, existing.status === 'draft' ? { ...rest, status } : rest, actor));
+        await sync(await updateMission(deps.sql, existing.id, existing.status === 'draft' ? { ...rest, status } : rest, actor, undefined, ws));
         return redirect(c, `/missions/${existing.id}`);
       }
-      const { mission, triggerSecret } = await createMission(deps.sql, input, actor);
+      const { mission, triggerSecret } = await createMission(deps.sql, input, actor, undefined, ws);
       await sync(mission);
       if (triggerSecret) return missionPage(c, mission.id, triggerSecret);
       return redirect(c, `/missions/${mission.id}`);
@@ -110,7 +114,8 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
 
   app.get('/missions/planner/task-row', authorize('OPERATOR'), async (c) => {
     const containerId = c.req.query('containerId') ?? '';
-    const patterns = z.uuid().safeParse(containerId).success ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 })).items : [];
+    const patterns = z.uuid().safeParse(containerId).success
+      ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 }, currentWorkspace(c))).items : [];
     const key = `n${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
     return renderer.fragment(c, 'partials/missions/task-row', { task: newTaskRow(key, Number(c.req.query('order') ?? 0) || 0), patterns, policies: SELECTION_POLICIES, errors: {} });
   });
@@ -120,7 +125,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
 
   app.get('/missions/planner/tasks', authorize('OPERATOR'), async (c) => {
     const values = valuesFromForm(c.req.queries() as Record<string, string[]>);
-    const data = await plannerData(values);
+    const data = await plannerData(c, values);
     return renderer.fragment(c, 'partials/missions/planner-tasks', { ...data, errors: {} });
   });
 
@@ -144,7 +149,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
 
   /** A mission's page; right after creation or rotation it also shows the trigger secret, once, never in a URL. */
   const missionPage = async (c: Context<AppEnv>, id: string, secret: string | null = null) => {
-    const mission = await getMission(deps.sql, id);
+    const mission = await getMission(deps.sql, id, currentWorkspace(c));
     const [runs, schedule] = await Promise.all([
       listRuns(deps.temporal, { missionId: mission.id }, 10).catch(() => ({ runs: [], next: null })),
       mission.schedule ? describeSchedule(deps.temporal, mission).catch((err: Error) => ({ error: err.message })) : Promise.resolve(null),
@@ -162,15 +167,16 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
   app.get('/missions/:id', authorize('VIEWER'), valid('param', idParam), (c) => missionPage(c, c.req.valid('param').id));
 
   app.get('/missions/:id/edit', authorize('OPERATOR'), valid('param', idParam), async (c) => {
-    const mission = await getMission(deps.sql, c.req.valid('param').id);
+    const mission = await getMission(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     return planner(c, valuesOf(mission), { mission });
   });
 
-  app.post('/missions/:id', authorize('OPERATOR'), valid('param', idParam), async (c) => save(c, await getMission(deps.sql, c.req.valid('param').id)));
+  app.post('/missions/:id', authorize('OPERATOR'), valid('param', idParam), async (c) => save(c, await getMission(deps.sql, c.req.valid('param').id, currentWorkspace(c))));
 
   app.post('/missions/:id/execute', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const form = await readForm(c);
     const input = str(form, 'input') ? jsonField(str(form, 'input'), 'Run input') : undefined;
+    await getMission(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     const run = await executeMission(deps.sql, deps.temporal, { missionId: c.req.valid('param').id, trigger: 'manual', actor: actorOf(c.get('user')!), input });
     return redirect(c, `/runs/${encodeURIComponent(run.workflowId)}`);
   });
@@ -180,19 +186,19 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
       const { id } = c.req.valid('param');
       const form = await readForm(c);
       const { reason } = reasonBody.parse({ reason: str(form, 'reason') || undefined });
-      await setMissionPaused(deps.sql, deps.temporal, id, what === 'pause', actorOf(c.get('user')!), reason);
+      await setMissionPaused(deps.sql, deps.temporal, id, what === 'pause', actorOf(c.get('user')!), reason, currentWorkspace(c));
       return redirect(c, `/missions/${id}`);
     });
   }
 
   app.post('/missions/:id/trigger-secret', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
-    return missionPage(c, id, await rotateTriggerSecret(deps.sql, id, actorOf(c.get('user')!)));
+    return missionPage(c, id, await rotateTriggerSecret(deps.sql, id, actorOf(c.get('user')!), currentWorkspace(c)));
   });
 
   app.post('/missions/:id/delete', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const { id } = c.req.valid('param');
-    await removeMission(deps.sql, deps.temporal, id, actorOf(c.get('user')!));
+    await removeMission(deps.sql, deps.temporal, id, actorOf(c.get('user')!), currentWorkspace(c));
     return redirect(c, '/missions');
   });
 

@@ -5,6 +5,7 @@
 // schedule Temporal is slow to describe shows a placeholder (and can be loaded
 // again on its own), one it cannot describe shows its error; neither fails the page.
 // Each row follows the event stream: an event of its mission reloads that row alone.
+// Everything is in the session's workspace: another workspace's schedule is not found.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { backfillSchedule, DEFAULT_BACKFILL_OVERLAP, MAX_BACKFILL_DAYS, MAX_BACKFILL_RUNS } from '../../../core/schedules/backfill';
@@ -13,11 +14,11 @@ import { getMission, listMissions, type Mission } from '../../../core/missions/m
 import { OVERLAP_POLICIES } from '../../../core/missions/schemas';
 import { loadScheduleOverviews, type OverviewOptions, type RecentRun } from '../../../core/schedules/overview';
 import { pauseSchedule, runScheduleNow, type ScheduleView } from '../../../core/schedules/schedules';
-import { actorOf } from '../../../core/access/users';
+import { actorOf, type WorkspaceRef } from '../../../core/access/users';
 import { LiveCache } from '../../../core/events/live-cache';
 import { eventStreamOf } from '../../../core/events/stream';
 import { NotFoundError, ValidationError } from '../../../lib/errors';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -57,8 +58,8 @@ export const BACKFILL_OVERLAPS: { value: (typeof OVERLAP_POLICIES)[number]; text
 export function schedulePages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
-  const rowsOf = async (missions: Mission[], opts: OverviewOptions = {}): Promise<ScheduleRow[]> => {
-    const overviews = await loadScheduleOverviews(deps.sql, deps.temporal, missions, opts);
+  const rowsOf = async (missions: Mission[], ws: WorkspaceRef, opts: OverviewOptions = {}): Promise<ScheduleRow[]> => {
+    const overviews = await loadScheduleOverviews(deps.sql, deps.temporal, missions, opts, ws);
     const now = new Date();
     return missions.map((m, i) => {
       const o = overviews[i]!;
@@ -84,11 +85,12 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
       };
     });
   };
-  const rowOf = async (m: Mission, opts: OverviewOptions = {}) => (await rowsOf([m], opts))[0]!;
+  const rowOf = async (m: Mission, ws: WorkspaceRef, opts: OverviewOptions = {}) => (await rowsOf([m], ws, opts))[0]!;
 
   const list = async (c: Context<AppEnv>, offset: number, error?: string, status = 200) => {
-    const page = await listMissions(deps.sql, { scheduled: true, limit: PER_PAGE, offset });
-    const rows = await rowsOf(page.items);
+    const ws = currentWorkspace(c);
+    const page = await listMissions(deps.sql, { scheduled: true, limit: PER_PAGE, offset }, ws);
+    const rows = await rowsOf(page.items, ws);
     return renderer.respond(c, { page: 'pages/schedules/schedules', partial: 'partials/schedules/schedules-list' }, {
       title: 'Schedules', rows, total: page.total, offset, perPage: PER_PAGE, error, overlaps: BACKFILL_OVERLAPS,
     }, status);
@@ -96,18 +98,19 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
 
   app.get('/schedules', authorize('VIEWER'), valid('query', pageQuery), (c) => list(c, c.req.valid('query').offset));
 
-  const scheduled = async (missionId: string) => {
-    const mission = await getMission(deps.sql, missionId);
+  const scheduled = async (missionId: string, ws: WorkspaceRef) => {
+    const mission = await getMission(deps.sql, missionId, ws);
     if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
     return mission;
   };
 
   /** After a change: the row again for htmx, the list for a plain post; a mistake shows as a message. */
-  const act = async (c: Context<AppEnv>, change: (mission: Mission) => Promise<string>) => {
+  const act = async (c: Context<AppEnv>, change: (mission: Mission, ws: WorkspaceRef) => Promise<string>) => {
     const { missionId } = idParam.parse(c.req.param());
+    const ws = currentWorkspace(c);
     let done: string;
     try {
-      done = await flashing(c, async () => change(await scheduled(missionId)));
+      done = await flashing(c, async () => change(await scheduled(missionId, ws), ws));
     } catch (err) {
       const p = formProblem(err);
       if (!p || isHtmx(c)) throw err;
@@ -115,18 +118,21 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
     }
     if (!isHtmx(c)) return redirect(c, '/schedules');
     flash(c, 'ok', done);
-    const row = await rowOf(await getMission(deps.sql, missionId));
+    const row = await rowOf(await getMission(deps.sql, missionId, ws), ws);
     return renderer.fragment(c, 'partials/schedules/schedule-row', { row, overlaps: BACKFILL_OVERLAPS });
   };
 
   // Rows refreshed live (an event of their mission woke every open schedules page) share one load per row.
+  // Mission ids are unique across workspaces; each request finds the mission in its own workspace first.
   const liveRows = new LiveCache<ScheduleRow>(1000, 200);
   eventStreamOf(deps.sql, deps.logger).onEvent((e) => e.missionId && liveRows.drop(e.missionId));
 
   // One row again, for the placeholder's "Load again" and for live refreshes: waits longer than the page.
   app.get('/schedules/:missionId/row', authorize('VIEWER'), valid('param', idParam), async (c) => {
     const { missionId } = c.req.valid('param');
-    const load = async () => rowOf(await scheduled(missionId), { timeoutMs: ROW_RETRY_TIMEOUT_MS });
+    const ws = currentWorkspace(c);
+    const mission = await scheduled(missionId, ws);
+    const load = async () => rowOf(mission, ws, { timeoutMs: ROW_RETRY_TIMEOUT_MS });
     const row = await liveRows.get(missionId, load, { fresh: !c.req.header('X-Live-Refresh') });
     return renderer.fragment(c, 'partials/schedules/schedule-row', { row, overlaps: BACKFILL_OVERLAPS });
   });
@@ -136,23 +142,23 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
 
   app.post('/schedules/:missionId/pause', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const note = await noteOf(c);
-    return act(c, async (m) => {
-      await pauseSchedule(deps.sql, deps.temporal, m.id, true, note, actorOf(c.get('user')!));
+    return act(c, async (m, ws) => {
+      await pauseSchedule(deps.sql, deps.temporal, m.id, true, note, actorOf(c.get('user')!), ws);
       return `Paused the schedule of ${m.name}.`;
     });
   });
 
   app.post('/schedules/:missionId/unpause', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const note = await noteOf(c);
-    return act(c, async (m) => {
-      await pauseSchedule(deps.sql, deps.temporal, m.id, false, note, actorOf(c.get('user')!));
+    return act(c, async (m, ws) => {
+      await pauseSchedule(deps.sql, deps.temporal, m.id, false, note, actorOf(c.get('user')!), ws);
       return `Unpaused the schedule of ${m.name}.`;
     });
   });
 
   app.post('/schedules/:missionId/run', authorize('OPERATOR'), valid('param', idParam), (c) =>
-    act(c, async (m) => {
-      const run = await runScheduleNow(deps.sql, deps.temporal, m.id, actorOf(c.get('user')!));
+    act(c, async (m, ws) => {
+      const run = await runScheduleNow(deps.sql, deps.temporal, m.id, actorOf(c.get('user')!), ws);
       return `Started a run of ${m.name} (${run.workflowId}).`;
     }),
   );
@@ -167,7 +173,7 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
 
   app.post('/schedules/:missionId/backfill', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const form = await readForm(c);
-    return act(c, async (m) => {
+    return act(c, async (m, ws) => {
       const timezone = m.schedule!.timezone;
       const overlap = str(form, 'overlap') || DEFAULT_BACKFILL_OVERLAP;
       if (!(OVERLAP_POLICIES as readonly string[]).includes(overlap)) throw new ValidationError(`Overlap: "${overlap}" is not one of ${OVERLAP_POLICIES.join(', ')}.`);
@@ -175,7 +181,7 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
         start: localTime(str(form, 'start'), 'Start', timezone), end: localTime(str(form, 'end'), 'End', timezone),
         overlap: overlap as (typeof OVERLAP_POLICIES)[number],
       };
-      const done = await backfillSchedule(deps.sql, deps.temporal, m.id, range, actorOf(c.get('user')!));
+      const done = await backfillSchedule(deps.sql, deps.temporal, m.id, range, actorOf(c.get('user')!), undefined, ws);
       const n = done.scheduledTimes.length;
       return `Backfilling ${m.name}: Temporal is starting ${n} run${n === 1 ? '' : 's'}, for ${formatInZone(range.start, timezone)} to ${formatInZone(range.end, timezone)}.`;
     });
