@@ -27,10 +27,10 @@ export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>
   });
   return async (c) => {
     if (!c.get('user')) return {};
-    const waiting = waitingRuns(deps);
     const ws = c.get('workspace');
-    // Signed in but no member of the session's workspace: that workspace's settings are not theirs to see.
-    if (!ws) return { waiting: await waiting };
+    // Signed in but no member of the session's workspace: that workspace's settings and runs are not theirs to see.
+    if (!ws) return {};
+    const waiting = waitingRuns(deps, ws);
     let entry = cached.get(ws.id);
     if (!entry || Date.now() - entry.at >= 1000) {
       const s = await getSafety(sql, ws.id);

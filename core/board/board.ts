@@ -5,7 +5,8 @@ import type { MissionStatus, MissionTrigger } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
 import { listAlerts } from '../alerts/alerts';
 import { listAudit, type AuditRow } from '../audit/audit-log';
-import { countRuns, countRunsByExecutionStatus, listRuns, type RunFilter, type RunSummary } from '../runs/visibility';
+import { workspaceIdOf } from '../access/users';
+import { countRuns, countRunsByExecutionStatus, listRuns, type RunFilter, type RunSummary, type RunWorkspace } from '../runs/visibility';
 import { listMissions, type Mission } from '../missions/missions';
 import { LiveCache } from '../events/live-cache';
 import { loadScheduledMissions, type ScheduledMission } from './get-started';
@@ -55,19 +56,19 @@ async function columnCounts(temporal: TemporalHandle, base: RunFilter): Promise<
   return counts;
 }
 
-async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
+async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFilters, ws?: RunWorkspace): Promise<Board> {
   const narrowed = !!(filters.priority || filters.q);
   const missionIds = narrowed
     ? (await sql<{ id: string }[]>`
-        select id from missions where true
+        select id from missions where workspace_id = ${workspaceIdOf(sql, ws)}
           ${filters.priority ? sql`and priority = ${filters.priority}` : sql``}
           ${filters.q ? sql`and name ilike ${'%' + filters.q.replace(/[%_\\]/g, '\\$&') + '%'}` : sql``}
           ${filters.containerId ? sql`and container_id = ${filters.containerId}` : sql``}
         limit 500`).map((r) => r.id)
     : undefined;
-  const base: RunFilter = { containerId: filters.containerId, trigger: filters.trigger, missionIds };
+  const base: RunFilter = { workspace: ws, containerId: filters.containerId, trigger: filters.trigger, missionIds };
   const [drafts, count, ...lists] = await Promise.all([
-    filters.trigger ? Promise.resolve({ items: [], total: 0 }) : listMissions(sql, { status: 'draft', containerId: filters.containerId, priority: filters.priority, q: filters.q, limit: PER_COLUMN, offset: 0 }),
+    filters.trigger ? Promise.resolve({ items: [], total: 0 }) : listMissions(sql, { status: 'draft', containerId: filters.containerId, priority: filters.priority, q: filters.q, limit: PER_COLUMN, offset: 0 }, ws),
     columnCounts(temporal, base),
     ...BOARD_COLUMNS.map((col) => listRuns(temporal, { ...base, status: col.status }, PER_COLUMN)),
   ]);
@@ -80,7 +81,7 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
   // Every card's progress in one read of PostgreSQL, shared (as the rest of the board) by every viewer.
   const [progress, schedules] = await Promise.all([
     loadProgress(sql, columns.flatMap((c) => c.runs)),
-    empty && !filtered ? loadScheduledMissions(sql) : Promise.resolve(null),
+    empty && !filtered ? loadScheduledMissions(sql, ws) : Promise.resolve(null),
   ]);
   return {
     drafts,
@@ -91,26 +92,28 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
 }
 
 export interface BoardLoader {
-  /** `fresh` loads anew (and shares that load from then on). */
-  (filters: BoardFilters, opts?: { fresh?: boolean }): Promise<Board>;
+  /** One workspace's board (`fresh` loads anew, and shares that load from then on). */
+  (filters: BoardFilters, opts?: { fresh?: boolean }, ws?: RunWorkspace): Promise<Board>;
   /** Drops every loaded board (an event said runs or missions changed). */
   invalidate(): void;
 }
 
 /**
- * Loads boards through a shared cache: viewers with the same filters share one load (in flight or done),
+ * Loads boards through a shared cache: viewers of one workspace with the same filters share one load (in flight or done),
  * so Temporal's visibility calls stay flat however many boards are open. A board's counts and lists come
  * from the same load, so they agree; events drop the cache, and the TTL bounds what an event could miss.
  */
 export function createBoardLoader(sql: Sql, temporal: TemporalHandle, opts: { ttlMs?: number } = {}): BoardLoader {
   const boards = new LiveCache<Board>(opts.ttlMs ?? BOARD_TTL_MS, 200);
-  const loader = (filters: BoardFilters, o: { fresh?: boolean } = {}) => boards.get(JSON.stringify(filters), () => loadBoard(sql, temporal, filters), o);
+  // The workspace is in the key: a board is never served to another workspace's viewers.
+  const loader = (filters: BoardFilters, o: { fresh?: boolean } = {}, ws?: RunWorkspace) =>
+    boards.get(`${ws?.id ?? ''}|${JSON.stringify(filters)}`, () => loadBoard(sql, temporal, filters, ws), o);
   return Object.assign(loader, { invalidate: () => boards.clear() });
 }
 
-/** One board, loaded now (no cache). */
-export function loadBoard(sql: Sql, temporal: TemporalHandle, filters: BoardFilters): Promise<Board> {
-  return loadBoardNow(sql, temporal, filters);
+/** One board, loaded now (no cache): one workspace's runs and missions (every run, and the default workspace's missions, when none is named). */
+export function loadBoard(sql: Sql, temporal: TemporalHandle, filters: BoardFilters, ws?: RunWorkspace): Promise<Board> {
+  return loadBoardNow(sql, temporal, filters, ws);
 }
 
 export interface FeedItem {
@@ -173,16 +176,19 @@ function missionIdOf(e: AuditRow): string | null {
   return id && UUID.test(id) ? id : null;
 }
 
-/** Recent events worth a glance, and open alerts first; each names the mission or pattern it is about. */
-export async function loadFeed(sql: Sql, limit = 15): Promise<{ alerts: { id: string; message: string; at: Date; workflowId: string | null }[]; items: FeedItem[] }> {
+/** How many entries the board's feed shows. */
+export const FEED_LIMIT = 15;
+
+/** A workspace's recent events worth a glance, and open alerts first; each names the mission or pattern it is about. */
+export async function loadFeed(sql: Sql, limit = FEED_LIMIT, ws?: { id: string }): Promise<{ alerts: { id: string; message: string; at: Date; workflowId: string | null }[]; items: FeedItem[] }> {
   const [alerts, entries] = await Promise.all([
-    listAlerts(sql, { open: true, limit: 5 }).then((rows) => rows.map((a) => ({ id: a.id, message: a.message, at: a.createdAt, workflowId: a.workflowId }))),
-    listAudit(sql, { limit: limit * 2 }),
+    listAlerts(sql, { open: true, limit: 5 }, ws).then((rows) => rows.map((a) => ({ id: a.id, message: a.message, at: a.createdAt, workflowId: a.workflowId }))),
+    listAudit(sql, { limit: limit * 2 }, ws),
   ]);
   const shown = entries.filter((e) => ACTIONS[e.action]).slice(0, limit);
   // Today's names, one query for the whole feed; an entry's own record of a name (a mission since deleted) fills the gaps.
   const ids = [...new Set(shown.map(missionIdOf).filter((id): id is string => !!id))];
-  const missions = new Map(ids.length ? (await sql<{ id: string; name: string }[]>`select id, name from missions where id in ${sql(ids)}`).map((m) => [m.id, m.name]) : []);
+  const missions = new Map(ids.length ? (await sql<{ id: string; name: string }[]>`select id, name from missions where id in ${sql(ids)} and workspace_id = ${workspaceIdOf(sql, ws)}`).map((m) => [m.id, m.name]) : []);
   const items = shown.map((e) => {
     const d = e.details as { name?: unknown; taskName?: unknown; channel?: unknown };
     const missionId = missionIdOf(e);

@@ -4,6 +4,7 @@
 import type { Sql } from '../../db/sql';
 import type { ScheduleInput } from '../missions/schemas';
 import { describeCron } from '../schedules/cron';
+import { workspaceIdOf } from '../access/users';
 
 export interface ScheduledMission {
   missionId: string;
@@ -17,12 +18,12 @@ export interface ScheduledMission {
 
 const SHOWN = 8;
 
-/** The first scheduled missions (oldest first, so the examples in their daily order) and how many there are. */
-export async function loadScheduledMissions(sql: Sql): Promise<{ items: ScheduledMission[]; total: number }> {
+/** A workspace's first scheduled missions (oldest first, so the examples in their daily order) and how many there are. */
+export async function loadScheduledMissions(sql: Sql, ws?: { id: string }): Promise<{ items: ScheduledMission[]; total: number }> {
   const rows = await sql<{ id: string; name: string; description: string; status: string; schedule: ScheduleInput; total: number }[]>`
     select id, name, description, status, schedule, count(*) over ()::int as total
     from missions
-    where schedule is not null
+    where schedule is not null and workspace_id = ${workspaceIdOf(sql, ws)}
     order by created_at, name
     limit ${SHOWN}`;
   return {

@@ -4,7 +4,8 @@ import type { Sql } from '../../db/sql';
 import type { TemporalHandle } from '../../lib/temporal';
 import { progressQuery } from '../../workflows/messages';
 import { hydrateOutputs } from './outputs';
-import { listRuns, type RunSummary } from './visibility';
+import { workspaceIdOf } from '../access/users';
+import { listRuns, type RunSummary, type RunWorkspace } from './visibility';
 
 /** How long the inbox waits for one run's progress. */
 const QUERY_DEADLINE_MS = 5000;
@@ -29,8 +30,9 @@ export interface ApprovalFilter {
   limit?: number;
 }
 
-export async function pendingApprovals(sql: Sql, temporal: TemporalHandle, opts: ApprovalFilter = {}): Promise<PendingApproval[]> {
-  const { runs } = await listRuns(temporal, { status: 'NeedsApproval', missionId: opts.missionId }, opts.limit ?? 50);
+/** The decisions waiting in one workspace's runs (every run's when none is named). */
+export async function pendingApprovals(sql: Sql, temporal: TemporalHandle, opts: ApprovalFilter = {}, ws?: RunWorkspace): Promise<PendingApproval[]> {
+  const { runs } = await listRuns(temporal, { status: 'NeedsApproval', missionId: opts.missionId, workspace: ws }, opts.limit ?? 50);
   const lists = await Promise.all(
     runs.map(async (run) => {
       // A run that no worker answers for (its worker gone, a deploy) must not hold the whole inbox: it is left out.
@@ -55,10 +57,11 @@ export async function pendingApprovals(sql: Sql, temporal: TemporalHandle, opts:
  * The missions the inbox can be narrowed to: those with an approval gate, and the one
  * asked for (a run works from the plan it started with, which may have had a gate since removed).
  */
-export async function approvalMissions(sql: Sql, include?: string): Promise<{ id: string; name: string }[]> {
+export async function approvalMissions(sql: Sql, include?: string, ws?: { id: string }): Promise<{ id: string; name: string }[]> {
   return sql<{ id: string; name: string }[]>`
     select m.id, m.name from missions m
-    where exists (select 1 from mission_tasks t where t.mission_id = m.id and t.requires_approval)
-       ${include ? sql`or m.id = ${include}` : sql``}
+    where m.workspace_id = ${workspaceIdOf(sql, ws)}
+      and (exists (select 1 from mission_tasks t where t.mission_id = m.id and t.requires_approval)
+           ${include ? sql`or m.id = ${include}` : sql``})
     order by lower(m.name), m.id`;
 }

@@ -8,6 +8,7 @@ import type { TemporalHandle } from '../../lib/temporal';
 import type { Actor } from '../audit/audit-log';
 import { controlRun } from './control';
 import { isWorkflowNotFound } from './temporal-errors';
+import type { RunWorkspace } from './visibility';
 
 export const MAX_BATCH_CANCEL = 100;
 /** Cancels in flight at once: a full batch takes a few round trips, not a hundred. */
@@ -18,7 +19,7 @@ export type CancelOutcome =
   | { workflowId: string; outcome: 'already_ended' | 'not_found'; message: string };
 
 export async function cancelRuns(
-  sql: TxSql, temporal: TemporalHandle, workflowIds: string[], actor: Actor, reason?: string,
+  sql: TxSql, temporal: TemporalHandle, workflowIds: string[], actor: Actor, reason?: string, ws?: RunWorkspace,
 ): Promise<CancelOutcome[]> {
   const ids = [...new Set(workflowIds)];
   if (!ids.length) throw new ValidationError('Select at least one run to cancel.');
@@ -31,7 +32,7 @@ export async function cancelRuns(
     while (!failed && next < ids.length) {
       const i = next++;
       try {
-        outcomes[i] = await cancelOne(sql, temporal, ids[i]!, actor, reason);
+        outcomes[i] = await cancelOne(sql, temporal, ids[i]!, actor, reason, ws);
       } catch (err) {
         failed = true;
         throw err;
@@ -41,9 +42,10 @@ export async function cancelRuns(
   return outcomes;
 }
 
-async function cancelOne(sql: TxSql, temporal: TemporalHandle, workflowId: string, actor: Actor, reason?: string): Promise<CancelOutcome> {
+async function cancelOne(sql: TxSql, temporal: TemporalHandle, workflowId: string, actor: Actor, reason?: string, ws?: RunWorkspace): Promise<CancelOutcome> {
   try {
-    await controlRun(sql, temporal, workflowId, 'cancel', actor, reason);
+    // Another workspace's run fails the gate with the unknown run's 404: the same `not_found`.
+    await controlRun(sql, temporal, workflowId, 'cancel', actor, reason, ws);
     return { workflowId, outcome: 'cancel_requested' };
   } catch (err) {
     if (err instanceof AppError && err.status === 409) return { workflowId, outcome: 'already_ended', message: err.message };

@@ -7,9 +7,10 @@ import { ConflictError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type RunState } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
-import { describeRun } from './detail';
+import { assertRunInWorkspace, describeRun } from './detail';
 import { unavailable } from './temporal-errors';
 import { executeRunUpdate, UpdateRefusedError } from './updates';
+import type { RunWorkspace } from './visibility';
 
 export async function controlRun(
   sql: TxSql,
@@ -18,13 +19,14 @@ export async function controlRun(
   what: 'pause' | 'resume' | 'cancel',
   actor: Actor,
   reason?: string,
+  ws?: RunWorkspace,
 ): Promise<RunState | null> {
   if (what === 'cancel') {
-    const detail = await describeRun(temporal, workflowId, { progress: false });
+    const detail = await describeRun(temporal, workflowId, { progress: false }, ws);
     if (detail.summary.closeTime) throw new ConflictError(`This run has already ended (${detail.summary.status}).`);
     await appendAudit(sql, {
       actor, action: 'run.cancel_requested', entityType: 'run', entityId: workflowId,
-      details: { missionId: detail.summary.missionId, ...(reason ? { reason } : {}) },
+      details: { missionId: detail.summary.missionId, ...(reason ? { reason } : {}) }, workspaceId: ws?.id,
     });
     try {
       // Who and why travel with the request, so the run's own record of its cancellation names them.
@@ -37,6 +39,8 @@ export async function controlRun(
     }
     return null;
   }
+  // Another workspace's run is an unknown run, and nothing reaches its history.
+  if (ws) await assertRunInWorkspace(temporal, workflowId, ws);
   try {
     return what === 'pause'
       ? await executeRunUpdate(temporal, workflowId, pauseUpdate, [{ reason, actor: actor.name }])

@@ -7,7 +7,9 @@ import { AppError, UnavailableError, ValidationError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { decisionSignal, decisionUpdate, progressQuery, type DecisionAction, type TaskProgress } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { assertRunInWorkspace } from './detail';
 import { executeRunUpdate, UPDATE_DEADLINE_MS, UpdateRefusedError } from './updates';
+import type { RunWorkspace } from './visibility';
 
 export interface DecisionRequest {
   taskId: string;
@@ -16,11 +18,15 @@ export interface DecisionRequest {
   output?: unknown;
 }
 
-export async function decide(sql: Sql, temporal: TemporalHandle, workflowId: string, d: DecisionRequest, actor: Actor): Promise<TaskProgress> {
+export async function decide(
+  sql: Sql, temporal: TemporalHandle, workflowId: string, d: DecisionRequest, actor: Actor, ws?: RunWorkspace,
+): Promise<TaskProgress> {
   if (d.action === 'edit_inline_approve' && d.output === undefined) throw new ValidationError('output: edit_inline_approve needs the edited output.');
   if ((d.action === 'request_changes' || d.action === 'approve_with_notes') && !d.notes?.trim()) {
     throw new ValidationError(`notes: ${d.action} needs notes for the ${d.action === 'request_changes' ? 'pattern' : 'record'}.`);
   }
+  // The gate first: another workspace's run is an unknown run, and no decision reaches its history.
+  if (ws) await assertRunInWorkspace(temporal, workflowId, ws);
   try {
     return await executeRunUpdate(temporal, workflowId, decisionUpdate, [{ taskId: d.taskId, action: d.action, notes: d.notes, output: d.output, actor: actor.name }]);
   } catch (err) {
@@ -29,7 +35,7 @@ export async function decide(sql: Sql, temporal: TemporalHandle, workflowId: str
     if (err.rejectedByValidator) {
       await appendAudit(sql, {
         actor, action: 'approval.refused', entityType: 'run', entityId: workflowId,
-        details: { taskId: d.taskId, action: d.action, reason: err.reason, ...(d.notes ? { notes: d.notes } : {}) },
+        details: { taskId: d.taskId, action: d.action, reason: err.reason, ...(d.notes ? { notes: d.notes } : {}) }, workspaceId: ws?.id,
       });
     }
     throw await explain(temporal, workflowId, d.taskId, err);

@@ -8,7 +8,9 @@ import type { TxSql } from '../../db/sql';
 import { NotFoundError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { runsOfWorkflow, type RecordedRun } from '../patterns/pattern-runs';
+import { assertRunInWorkspace } from './detail';
 import { isWorkflowNotFound, unavailable } from './temporal-errors';
+import type { RunWorkspace } from './visibility';
 
 type HistoryEvent = proto.api.history.v1.IHistoryEvent;
 type Payloads = proto.api.common.v1.IPayloads | null | undefined;
@@ -81,7 +83,11 @@ const argsPreview = (arg: MessageArg | undefined) => {
 const what = (name: string, arg: MessageArg | undefined) =>
   name === 'decision' ? `decision "${arg?.action}"${arg?.notes ? `: ${arg.notes}` : ''}` : `${name}${arg?.reason ? `: ${arg.reason}` : ''}`;
 
-export async function runTimeline(sql: TxSql, temporal: TemporalHandle, workflowId: string): Promise<{ entries: TimelineEntry[]; patternRuns: (RecordedRun & { taskId: string | null })[] }> {
+export async function runTimeline(
+  sql: TxSql, temporal: TemporalHandle, workflowId: string, ws?: RunWorkspace,
+): Promise<{ entries: TimelineEntry[]; patternRuns: (RecordedRun & { taskId: string | null })[] }> {
+  // The gate before the history: another workspace's run is an unknown run.
+  if (ws) await assertRunInWorkspace(temporal, workflowId, ws);
   let events: HistoryEvent[];
   try {
     const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
@@ -186,5 +192,5 @@ export async function runTimeline(sql: TxSql, temporal: TemporalHandle, workflow
     if (/^run\.(completed|failed|cancelled|terminated)$/.test(entry.kind) && first !== undefined) entry.durations = [{ label: 'run', ms: ms - first }];
     return i ? { ...entry, sinceMs: ms - entries[i - 1]!.ms } : entry;
   });
-  return { entries: out, patternRuns: await runsOfWorkflow(sql, workflowId) };
+  return { entries: out, patternRuns: await runsOfWorkflow(sql, workflowId, ws) };
 }

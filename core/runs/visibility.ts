@@ -26,12 +26,22 @@ export interface RunSummary {
 const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const iso = (ms: number) => quote(new Date(ms).toISOString());
 
+/** The workspace a run is looked at from: `isDefault` because the default one also owns the runs from before workspaces. */
+export interface RunWorkspace {
+  id: string;
+  isDefault: boolean;
+}
+
+/** Whether the run belongs to the workspace: its WorkspaceId, or none (a run from before workspaces) for the default one. */
+export const ownsRun = (run: Pick<RunSummary, 'workspaceId'>, ws: RunWorkspace): boolean =>
+  run.workspaceId === ws.id || (run.workspaceId === null && ws.isDefault);
+
 export interface RunFilter {
   /**
    * Only this workspace's runs. The default workspace also has the runs from before workspaces,
    * which carry no WorkspaceId.
    */
-  workspace?: { id: string; isDefault: boolean };
+  workspace?: RunWorkspace;
   missionId?: string;
   /** Any of these missions (the board's search and priority filters). */
   missionIds?: string[];
@@ -205,9 +215,9 @@ async function oldestRuns(temporal: TemporalHandle, f: RunFilter, want: number):
 }
 
 /** A mission's runs that have not ended, whatever their MissionStatus (one visibility call). */
-export async function openRuns(temporal: TemporalHandle, missionId: string, limit = 200): Promise<RunSummary[]> {
+export async function openRuns(temporal: TemporalHandle, missionId: string, limit = 200, ws?: RunWorkspace): Promise<RunSummary[]> {
   const runs: RunSummary[] = [];
-  const query = `${runQuery({ missionId })} AND ExecutionStatus = 'Running'`;
+  const query = `${runQuery({ missionId, workspace: ws })} AND ExecutionStatus = 'Running'`;
   await scan(temporal, query, limit, (run) => runs.push(run) < limit);
   return runs;
 }

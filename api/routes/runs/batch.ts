@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { actorOf } from '../../../core/access/users';
 import { cancelRuns, MAX_BATCH_CANCEL } from '../../../core/runs/batch';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 import { reasonBody, workflowParam } from './runs';
@@ -24,7 +24,7 @@ export function batchRunRoutes(deps: AppDeps) {
 
   app.post('/runs/cancel', authorize('OPERATOR'), valid('json', batchCancelBody), async (c) => {
     const { workflowIds, reason } = c.req.valid('json');
-    const results = await cancelRuns(deps.sql, deps.temporal, workflowIds, actorOf(c.get('user')!), reason);
+    const results = await cancelRuns(deps.sql, deps.temporal, workflowIds, actorOf(c.get('user')!), reason, currentWorkspace(c));
     const tally = (o: string) => results.filter((r) => r.outcome === o).length;
     return c.json({ results, requested: tally('cancel_requested'), alreadyEnded: tally('already_ended'), notFound: tally('not_found') });
   });

@@ -14,7 +14,7 @@ import { actorOf } from '../../../core/access/users';
 import { MISSION_STATUSES, MISSION_TRIGGERS } from '../../../lib/names';
 import { notesText, reasonText, text } from '../../../lib/text';
 import { DECISION_ACTIONS } from '../../../workflows/messages';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 import { jsonValue } from '../../../core/patterns/schemas';
@@ -45,40 +45,41 @@ export function runRoutes(deps: AppDeps) {
 
   app.get('/runs', authorize('VIEWER'), valid('query', listQuery), async (c) => {
     const q = c.req.valid('query');
-    return c.json(await listRuns(deps.temporal, { ...q, before: q.before ? new Date(q.before) : undefined }, q.limit));
+    return c.json(await listRuns(deps.temporal, { ...q, before: q.before ? new Date(q.before) : undefined, workspace: currentWorkspace(c) }, q.limit));
   });
 
   app.get('/runs/:workflowId', authorize('VIEWER'), valid('param', workflowParam), async (c) => {
-    return c.json(await describeRun(deps.temporal, c.req.valid('param').workflowId));
+    return c.json(await describeRun(deps.temporal, c.req.valid('param').workflowId, {}, currentWorkspace(c)));
   });
 
   // A task's whole output: the run itself keeps only a reference and a preview of a big one.
   app.get('/runs/:workflowId/tasks/:taskId/output', authorize('VIEWER'), valid('param', workflowParam.extend({ taskId: z.uuid('Not a valid task id.') })), valid('query', z.object({ original: z.enum(['true', 'false']).optional() })), async (c) => {
     const { workflowId, taskId } = c.req.valid('param');
-    const detail = await describeRun(deps.temporal, workflowId);
+    const detail = await describeRun(deps.temporal, workflowId, {}, currentWorkspace(c));
     const { output, bytes } = await taskOutput(deps.sql, detail.progress, workflowId, taskId, c.req.valid('query').original === 'true' ? 'original' : 'output');
     return c.json({ workflowId, taskId, bytes, output });
   });
 
   app.get('/runs/:workflowId/logs', authorize('VIEWER'), valid('param', workflowParam), async (c) => {
-    return c.json(await runTimeline(deps.sql, deps.temporal, c.req.valid('param').workflowId));
+    return c.json(await runTimeline(deps.sql, deps.temporal, c.req.valid('param').workflowId, currentWorkspace(c)));
   });
 
   for (const what of ['pause', 'resume', 'cancel'] as const) {
     app.post(`/runs/:workflowId/${what}`, authorize('OPERATOR'), valid('param', workflowParam), valid('json', reasonBody), async (c) => {
-      const state = await controlRun(deps.sql, deps.temporal, c.req.valid('param').workflowId, what, actorOf(c.get('user')!), c.req.valid('json').reason);
+      const { workflowId } = c.req.valid('param');
+      const state = await controlRun(deps.sql, deps.temporal, workflowId, what, actorOf(c.get('user')!), c.req.valid('json').reason, currentWorkspace(c));
       // Pause and resume answer with the run's state once applied; a cancellation is requested and finishes on its own.
       return state ? c.json({ done: what, state }) : c.json({ requested: what }, 202);
     });
   }
 
   app.post('/runs/:workflowId/decisions', authorize('ADMIN'), valid('param', workflowParam), valid('json', decisionBody), async (c) => {
-    const task = await decide(deps.sql, deps.temporal, c.req.valid('param').workflowId, c.req.valid('json'), actorOf(c.get('user')!));
+    const task = await decide(deps.sql, deps.temporal, c.req.valid('param').workflowId, c.req.valid('json'), actorOf(c.get('user')!), currentWorkspace(c));
     return c.json({ task });
   });
 
   app.get('/approvals', authorize('VIEWER'), valid('query', z.object({ missionId: z.uuid().optional() })), async (c) => {
-    return c.json({ approvals: await pendingApprovals(deps.sql, deps.temporal, { missionId: c.req.valid('query').missionId }) });
+    return c.json({ approvals: await pendingApprovals(deps.sql, deps.temporal, { missionId: c.req.valid('query').missionId }, currentWorkspace(c)) });
   });
 
   return app;

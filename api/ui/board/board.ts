@@ -2,7 +2,7 @@
 // refreshed when the event stream says runs or missions changed; the activity feed beside it.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { createBoardLoader, loadFeed } from '../../../core/board/board';
+import { createBoardLoader, FEED_LIMIT, loadFeed } from '../../../core/board/board';
 import { elapsedMs, elapsedText } from '../../../core/board/progress';
 import type { RunSummary } from '../../../core/runs/visibility';
 import { eventStreamOf } from '../../../core/events/stream';
@@ -12,7 +12,7 @@ import { MISSION_TRIGGERS } from '../../../lib/names';
 import { text } from '../../../lib/text';
 import { acknowledgeAlert } from '../../../core/alerts/alerts';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -41,12 +41,13 @@ export function boardRoutes(deps: AppDeps, renderer: Renderer) {
 
   const board = async (c: Context<AppEnv>, filters: Omit<z.infer<typeof boardQuery>, 'v'>) => {
     const fragment = c.req.header('HX-Request') === 'true';
-    // Live refreshes (every board an event woke) share one load; opening or filtering the board loads afresh.
-    const data = await loadBoard(filters, { fresh: !c.req.header('X-Live-Refresh') });
+    const ws = currentWorkspace(c);
+    // Live refreshes (every board of the workspace an event woke) share one load; opening or filtering the board loads afresh.
+    const data = await loadBoard(filters, { fresh: !c.req.header('X-Live-Refresh') }, ws);
     const version = contentVersion(data);
     if (fragment && c.req.query('v') === version) return c.body(null, 204);
     // Only the full page shows the filters' container list and the feed.
-    const [containers, feed] = fragment ? [{ items: [] }, null] : await Promise.all([listContainers(deps.sql, { limit: 200, offset: 0 }), loadFeed(deps.sql)]);
+    const [containers, feed] = fragment ? [{ items: [] }, null] : await Promise.all([listContainers(deps.sql, { limit: 200, offset: 0 }, ws), loadFeed(deps.sql, FEED_LIMIT, ws)]);
     // Elapsed times are worked out as each response renders (the shared load is up to a second old), against one clock.
     const now = Date.now();
     const elapsed = (r: Pick<RunSummary, 'startTime' | 'closeTime'>) => elapsedText(elapsedMs(r, now));
@@ -59,11 +60,13 @@ export function boardRoutes(deps: AppDeps, renderer: Renderer) {
   app.get('/', authorize('VIEWER'), valid('query', boardQuery), (c) => board(c, filters(c.req.valid('query'))));
   app.get('/board', authorize('VIEWER'), valid('query', boardQuery), (c) => board(c, filters(c.req.valid('query'))));
 
-  app.get('/board/feed', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/board/feed', { feed: await loadFeed(deps.sql) }));
+  app.get('/board/feed', authorize('VIEWER'), async (c) =>
+    renderer.fragment(c, 'partials/board/feed', { feed: await loadFeed(deps.sql, FEED_LIMIT, currentWorkspace(c)) }));
 
   app.post('/alerts/:id/ack', authorize('OPERATOR'), valid('param', z.object({ id: z.uuid() })), async (c) => {
-    await acknowledgeAlert(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!));
-    if (c.req.header('HX-Request')) return renderer.fragment(c, 'partials/board/feed', { feed: await loadFeed(deps.sql) });
+    const ws = currentWorkspace(c);
+    await acknowledgeAlert(deps.sql, c.req.valid('param').id, actorOf(c.get('user')!), ws);
+    if (c.req.header('HX-Request')) return renderer.fragment(c, 'partials/board/feed', { feed: await loadFeed(deps.sql, FEED_LIMIT, ws) });
     return redirect(c, '/');
   });
 

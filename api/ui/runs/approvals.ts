@@ -12,7 +12,7 @@ import { actorOf } from '../../../core/access/users';
 import { AppError, ValidationError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
 import { DECISION_ACTIONS } from '../../../workflows/messages';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { describeIssues, issueDetail, triggerHeader } from '../../middleware/errors';
 import type { Renderer } from '../../render';
@@ -51,7 +51,9 @@ export function approvalPages(deps: AppDeps, renderer: Renderer) {
     });
     let message: Message;
     try {
-      const task = await decide(deps.sql, deps.temporal, workflowId, { taskId, action: action as (typeof DECISION_ACTIONS)[number], notes, output }, actorOf(c.get('user')!));
+      const task = await decide(
+        deps.sql, deps.temporal, workflowId, { taskId, action: action as (typeof DECISION_ACTIONS)[number], notes, output }, actorOf(c.get('user')!), currentWorkspace(c),
+      );
       message = { kind: 'ok', text: `${task.name}: ${action.replace(/_/g, ' ')} recorded.` };
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -66,15 +68,18 @@ export function approvalPages(deps: AppDeps, renderer: Renderer) {
 
   const inbox = async (c: Context<AppEnv>, missionId: string | undefined, message?: Message) => {
     // An unknown mission is a 404 that names it, not an inbox that looks empty.
-    const mission = missionId ? await getMission(deps.sql, missionId) : null;
-    // One load serves every open inbox (with this filter) that an event woke, until another event drops it;
-    // opening the page, filtering, or deciding here reads afresh.
-    const approvals = await pending.get(missionId ?? '', () => pendingApprovals(deps.sql, deps.temporal, { missionId }), { fresh: !!message || !c.req.header('X-Live-Refresh') });
+    const ws = currentWorkspace(c);
+    const mission = missionId ? await getMission(deps.sql, missionId, ws) : null;
+    // One load serves every open inbox of the workspace (with this filter) that an event woke, until another
+    // event drops it; opening the page, filtering, or deciding here reads afresh. The workspace is in the key.
+    const approvals = await pending.get(`${ws.id}|${missionId ?? ''}`, () => pendingApprovals(deps.sql, deps.temporal, { missionId }, ws), {
+      fresh: !!message || !c.req.header('X-Live-Refresh'),
+    });
     const version = contentVersion(approvals.map((a) => [a.run.workflowId, a.taskId, a.runs]));
     const fragment = c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true';
     if (!message && fragment && c.req.query('v') === version) return c.body(null, 204);
     // Only the full page shows the filter, so only it needs the missions to choose from.
-    const missions = fragment ? [] : await approvalMissions(deps.sql, missionId);
+    const missions = fragment ? [] : await approvalMissions(deps.sql, missionId, ws);
     return renderer.respond(c, { page: 'pages/runs/approvals', partial: 'partials/runs/approvals' }, {
       title: mission ? `Approvals · ${mission.name}` : 'Approvals', approvals, message, version, missions, missionId: mission?.id ?? null,
     });

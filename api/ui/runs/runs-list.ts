@@ -9,7 +9,7 @@ import { cancelRuns, MAX_BATCH_CANCEL, type CancelOutcome } from '../../../core/
 import { listRuns, type RunFilter, type RunSummary } from '../../../core/runs/visibility';
 import { ValidationError } from '../../../lib/errors';
 import { MISSION_STATUSES, MISSION_TRIGGERS, type MissionStatus } from '../../../lib/names';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv, type CurrentWorkspace } from '../../context';
 import { describeIssues, issueDetail } from '../../middleware/errors';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
@@ -89,15 +89,15 @@ export function runListPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
   /** The page's data; `rowsOnly` for a poll of the rows, which needs no charts or filter lists. */
-  async function load(q: ListQuery, rowsOnly: boolean) {
+  async function load(q: ListQuery, rowsOnly: boolean, ws: CurrentWorkspace) {
     const now = Date.now();
-    const f: RunFilter = { missionId: q.missionId, containerId: q.containerId, status: q.status, trigger: q.trigger, ...startRange(q) };
+    const f: RunFilter = { workspace: ws, missionId: q.missionId, containerId: q.containerId, status: q.status, trigger: q.trigger, ...startRange(q) };
     const cursor = q.sort === 'newest' ? { before: q.before ? new Date(q.before) : undefined } : { after: q.after ? new Date(q.after) : undefined };
     const [page, sample, missions, containers] = await Promise.all([
       listRuns(deps.temporal, { ...f, ...cursor }, PER_PAGE, q.sort),
       rowsOnly ? null : listRuns(deps.temporal, f, CHART_SAMPLE, 'newest'),
-      rowsOnly ? null : listMissions(deps.sql, { limit: 500, offset: 0 }),
-      rowsOnly ? null : listContainers(deps.sql, { limit: 200, offset: 0 }),
+      rowsOnly ? null : listMissions(deps.sql, { limit: 500, offset: 0 }, ws),
+      rowsOnly ? null : listContainers(deps.sql, { limit: 200, offset: 0 }, ws),
     ]);
     const watch = new Set(q.watch ?? []);
     const rows = page.runs.map((r) => row(r, watch, now));
@@ -126,12 +126,13 @@ export function runListPages(deps: AppDeps, renderer: Renderer) {
       // htmx does not swap a 400: its flash says it. A whole page keeps the filters as typed, with the message beside them.
       if (c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true') throw new ValidationError(message, parsed.error.issues.map(issueDetail));
       const raw = Object.fromEntries(Object.entries(queryOf(c)).filter(([, v]) => typeof v === 'string'));
-      const [missions, containers] = await Promise.all([listMissions(deps.sql, { limit: 500, offset: 0 }), listContainers(deps.sql, { limit: 200, offset: 0 })]);
+      const ws = currentWorkspace(c);
+      const [missions, containers] = await Promise.all([listMissions(deps.sql, { limit: 500, offset: 0 }, ws), listContainers(deps.sql, { limit: 200, offset: 0 }, ws)]);
       const data = { rows: [], next: null, stillWatched: [], charts: null, missions: missions.items, containers: containers.items, error: message };
       return renderer.respond(c, views(c), pageData(raw, data), 400);
     }
     const q = parsed.data;
-    return renderer.respond(c, views(c), pageData(q, await load(q, views(c).partial.endsWith('runs-rows'))));
+    return renderer.respond(c, views(c), pageData(q, await load(q, views(c).partial.endsWith('runs-rows'), currentWorkspace(c))));
   });
 
   app.post('/runs/cancel', authorize('OPERATOR'), async (c) => {
@@ -143,9 +144,10 @@ export function runListPages(deps: AppDeps, renderer: Renderer) {
     // The filters ride along in the form, so the list comes back as it was.
     const filters = Object.fromEntries(['missionId', 'containerId', 'status', 'trigger', 'from', 'to', 'sort', 'before', 'after'].map((k) => [k, str(form, k)]));
     const q = listQuery.parse(filters);
-    const outcomes = await cancelRuns(deps.sql, deps.temporal, workflowIds, actorOf(c.get('user')!), reason);
+    const ws = currentWorkspace(c);
+    const outcomes = await cancelRuns(deps.sql, deps.temporal, workflowIds, actorOf(c.get('user')!), reason, ws);
     const requested = outcomes.filter((o) => o.outcome === 'cancel_requested').map((o) => o.workflowId);
-    const data = await load({ ...q, watch: requested }, false);
+    const data = await load({ ...q, watch: requested }, false, ws);
     return renderer.respond(c, views(c), pageData(q, { ...data, outcomes: describeOutcomes(outcomes) }));
   });
 

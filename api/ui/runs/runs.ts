@@ -12,9 +12,11 @@ import { hydrateOutputs, taskOutput } from '../../../core/runs/outputs';
 import { runGantt } from '../../../core/runs/gantt';
 import { DIFF_MAX_BYTES, outputChanges, type OutputChange } from '../../../core/runs/run-output-changes';
 import { runTimeline } from '../../../core/runs/timeline';
+import { ownsRun } from '../../../core/runs/visibility';
+import { NotFoundError } from '../../../lib/errors';
 import { runsOfWorkflow, type RecordedRun } from '../../../core/patterns/pattern-runs';
 import { actorOf } from '../../../core/access/users';
-import type { AppDeps, AppEnv } from '../../context';
+import { currentWorkspace, type AppDeps, type AppEnv, type CurrentWorkspace } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { reasonBody, workflowParam } from '../../routes/runs/runs';
@@ -40,8 +42,11 @@ const sorted = (v: unknown): unknown =>
   Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
 const pretty = (v: unknown) => JSON.stringify(sorted(v ?? null), null, 2);
 
+/** The run as any viewer sees it; runView() lets only its own workspace's viewers see it. */
 async function loadRunView(deps: AppDeps, workflowId: string): Promise<RunView> {
-  const [detail, patternRuns] = await Promise.all([describeRun(deps.temporal, workflowId), runsOfWorkflow(deps.sql, workflowId)]);
+  const detail = await describeRun(deps.temporal, workflowId);
+  // Its attempts are recorded in its own workspace (the default one for a run from before workspaces).
+  const patternRuns = await runsOfWorkflow(deps.sql, workflowId, detail.summary.workspaceId ? { id: detail.summary.workspaceId } : undefined);
   const p = detail.progress;
   // A reviewer reads (and may edit) a waiting output whole, as in the inbox: the run keeps only the start of a big one.
   const [tasks, changes] = await Promise.all([p ? hydrateOutputs(deps.sql, workflowId, p.tasks.filter((t) => t.status === 'awaiting_approval') as (TaskProgress & { output: unknown })[]) : [], outputChanges(deps.sql, workflowId, p)]);
@@ -56,23 +61,26 @@ async function loadRunView(deps: AppDeps, workflowId: string): Promise<RunView> 
 /**
  * A run's view through one shared reader per process: every viewer of a run shares one Temporal describe
  * and one read of its records (in flight or for a second) until an event of that run drops it. `fresh`
- * reads anew (after a change made in this request, whose event may not have arrived yet).
+ * reads anew (after a change made in this request, whose event may not have arrived yet). Every answer,
+ * a cached one too, passes the ownership gate: another workspace's run is the unknown run's 404.
  */
-function runView(deps: AppDeps, workflowId: string, fresh = false): Promise<RunView> {
+async function runView(deps: AppDeps, workflowId: string, ws: CurrentWorkspace, fresh = false): Promise<RunView> {
   let cache = views.get(deps.sql);
   if (!cache) {
     const made = (cache = new LiveCache<RunView>(1000, 1000));
     views.set(deps.sql, made);
     eventStreamOf(deps.sql, deps.logger).onEvent((e) => e.runId && made.drop(e.runId));
   }
-  return cache.get(workflowId, () => loadRunView(deps, workflowId), { fresh });
+  const view = await cache.get(workflowId, () => loadRunView(deps, workflowId), { fresh });
+  if (!ownsRun(view.detail.summary, ws)) throw new NotFoundError('Run');
+  return view;
 }
 
 /** The run view, whole or as the fragment htmx asked for. */
 export async function renderRunView(deps: AppDeps, renderer: Renderer, c: Context<AppEnv>, workflowId: string, status: 200 | 201 = 200, fresh = false) {
   // Live refreshes (many pages woken by one event) share one read; opening the page reads afresh.
   fresh ||= !c.req.header('X-Live-Refresh');
-  const { detail, patternRuns, changes } = await runView(deps, workflowId, fresh);
+  const { detail, patternRuns, changes } = await runView(deps, workflowId, currentWorkspace(c), fresh);
   const logs = new Map<string, { attempt: number; logs: string[]; status: string; error: string | null }[]>();
   for (const r of patternRuns) {
     if (!r.taskId) continue;
@@ -97,7 +105,7 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
   // The whole output of a task whose run keeps only its start (big outputs are stored by reference).
   app.get('/runs/:workflowId/tasks/:taskId/output', authorize('VIEWER'), valid('param', workflowParam.extend({ taskId: z.uuid('Not a valid task id.') })), async (c) => {
     const { workflowId, taskId } = c.req.valid('param');
-    const detail = await describeRun(deps.temporal, workflowId);
+    const detail = await describeRun(deps.temporal, workflowId, {}, currentWorkspace(c));
     const { output } = await taskOutput(deps.sql, detail.progress, workflowId, taskId, c.req.query('original') === 'true' ? 'original' : 'output');
     c.header('Content-Disposition', `inline; filename="output-${taskId}.json"`);
     return c.json(output);
@@ -105,7 +113,7 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
 
   app.get('/runs/:workflowId/timeline', authorize('VIEWER'), valid('param', workflowParam), async (c) => {
     const { workflowId } = c.req.valid('param');
-    const { entries } = await runTimeline(deps.sql, deps.temporal, workflowId);
+    const { entries } = await runTimeline(deps.sql, deps.temporal, workflowId, currentWorkspace(c));
     return renderer.fragment(c, 'partials/runs/timeline', { entries, workflowId });
   });
 
@@ -114,7 +122,7 @@ export function runPages(deps: AppDeps, renderer: Renderer) {
       const { workflowId } = c.req.valid('param');
       const form = await readForm(c);
       const { reason } = reasonBody.parse({ reason: str(form, 'reason') || undefined });
-      await controlRun(deps.sql, deps.temporal, workflowId, what, actorOf(c.get('user')!), reason);
+      await controlRun(deps.sql, deps.temporal, workflowId, what, actorOf(c.get('user')!), reason, currentWorkspace(c));
       if (c.req.header('HX-Request')) return renderRunView(deps, renderer, c, workflowId, 200, true); // the Update has applied: the fragment shows it
       return redirect(c, `/runs/${encodeURIComponent(workflowId)}`);
     });

@@ -21,7 +21,7 @@ export function shellRoutes(deps: AppDeps, renderer: Renderer) {
     return renderer.fragment(c, 'partials/shared/safety-banner', { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } });
   });
 
-  app.get('/live/nav/approvals', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/shared/nav-approvals', { waiting: await waitingRuns(deps) }));
+  app.get('/live/nav/approvals', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/shared/nav-approvals', { waiting: await waitingRuns(deps, currentWorkspace(c)) }));
 
   app.get('/favicon.ico', authorize('public'), (c) => c.redirect('/static/favicon.svg', 301));
 
