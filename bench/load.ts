@@ -17,6 +17,13 @@ export interface Job {
   minSamples: number;
   maxMs: number;
   expect: number;
+  /**
+   * Instead of `paths`: each request is a bundle of absolute URLs fetched at once (what a page that
+   * calls an API several times waits for), in turn; its latency lasts until the last body is read.
+   * `follow` pages a JSON answer on by its nextPageToken: every page (a workflow history), or at most
+   * that many pages (a list scanned as far as a board scans it).
+   */
+  bundles?: { url: string; follow?: boolean | number }[][];
 }
 
 export interface JobResult {
@@ -36,25 +43,52 @@ export interface JobResult {
 // after maxMs), as wrk counts; answers still in flight then are drained, not recorded.
 const LOAD_THREAD = `
 const { parentPort } = require('node:worker_threads');
+// One URL of a bundle, paged on while its answer has a nextPageToken: [status, bytes, first failed body].
+const fetchAll = async (part, expect) => {
+  let url = part.url, bytes = 0;
+  for (let page = 1; ; page++) {
+    const res = await fetch(url, { redirect: 'manual' });
+    const body = await res.arrayBuffer();
+    bytes += body.byteLength;
+    if (res.status !== expect) return [res.status, bytes, part.url + ': ' + new TextDecoder().decode(body).slice(0, 300)];
+    const token = part.follow ? /"nextPageToken":\\s*"([^"]+)"/.exec(new TextDecoder().decode(body)) : null;
+    if (!token || (typeof part.follow === 'number' && page >= part.follow)) return [res.status, bytes, null];
+    url = part.url + (part.url.includes('?') ? '&' : '?') + 'nextPageToken=' + encodeURIComponent(token[1]);
+  }
+};
+const fetchBundle = async (bundle, expect) => {
+  const parts = await Promise.all(bundle.map((part) => fetchAll(part, expect)));
+  const bad = parts.find((p) => p[0] !== expect);
+  return { status: bad ? bad[0] : expect, bytes: parts.reduce((a, p) => a + p[1], 0), error: bad ? bad[2] : null };
+};
 parentPort.on('message', async (job) => {
   const lat = [];
   let next = 0, total = 0, bytes = 0, errors = 0, firstError = null, stopAt = null;
   const from = performance.now() + job.warmupMs;
   const lane = async () => {
     while (stopAt === null) {
-      const path = job.paths[next++ % job.paths.length];
+      const i = next++;
+      const path = job.bundles ? 'bundle ' + (i % job.bundles.length) : job.paths[i % job.paths.length];
       const start = performance.now();
       try {
-        const res = await fetch(job.base + path, { headers: job.headers, redirect: 'manual' });
-        const body = await res.arrayBuffer();
+        let status, size, text;
+        if (job.bundles) {
+          const r = await fetchBundle(job.bundles[i % job.bundles.length], job.expect);
+          [status, size, text] = [r.status, r.bytes, r.error];
+        } else {
+          const res = await fetch(job.base + path, { headers: job.headers, redirect: 'manual' });
+          const body = await res.arrayBuffer();
+          [status, size] = [res.status, body.byteLength];
+          if (status !== job.expect) text = new TextDecoder().decode(body).slice(0, 300);
+        }
         const end = performance.now();
         total++;
-        if (res.status !== job.expect) {
+        if (status !== job.expect) {
           errors++;
-          firstError ??= path + ': HTTP ' + res.status + ' ' + new TextDecoder().decode(body).slice(0, 300);
+          firstError ??= path + ': HTTP ' + status + ' ' + text;
         } else if (end >= from && stopAt === null) {
           lat.push(end - start);
-          bytes += body.byteLength;
+          bytes += size;
           const open = end - from;
           if (open >= job.durationMs && (lat.length >= job.minSamples || open >= job.maxMs)) stopAt = end;
         }

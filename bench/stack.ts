@@ -38,6 +38,8 @@ export interface Stack {
   /** The Temporal dev server's address and process id (its CPU is counted by bench/cpu.ts). */
   address: string;
   temporalPid: number | undefined;
+  /** The dev server's Web UI (its HTTP API under /api/v1), when startStack was asked for one. */
+  uiUrl?: string;
   bundlePath: string;
   config: Config;
   adminPassword: string;
@@ -50,7 +52,18 @@ export interface Stack {
 const quiet = () => {};
 
 /** Starts the servers (in parallel), bundles `workflowsPath`, prepares the database and the sandbox. */
-export async function startStack(cleanup: Cleanup, opts: { tmpPrefix: string; workflowsPath: string; env?: Record<string, string> }): Promise<Stack> {
+export async function startStack(
+  cleanup: Cleanup,
+  opts: {
+    tmpPrefix: string;
+    workflowsPath: string;
+    env?: Record<string, string>;
+    /** Also serve Temporal's Web UI (on a free port of 127.0.0.1). */
+    ui?: boolean;
+    /** Dynamic config values for the dev server (`key=value`). */
+    dynamicConfig?: string[];
+  },
+): Promise<Stack> {
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), opts.tmpPrefix));
   cleanup.add('remove the temp dir', () => rm(tmpDir, { recursive: true, force: true }));
   await chmod(tmpDir, 0o755); // PostgreSQL runs as its own user when we are root
@@ -58,7 +71,7 @@ export async function startStack(cleanup: Cleanup, opts: { tmpPrefix: string; wo
   const cli = await ensureTemporalCli({ explicit: process.env.TEMPORAL_CLI || undefined, log });
   const [db, temporal, bundle] = await Promise.allSettled([
     freePort().then((port) => startEmbeddedPostgres({ dir: path.join(tmpDir, 'pg'), port, database: 'bench', persistent: false })),
-    freePort().then((port) => startTemporalDevServer({ cli, port })),
+    Promise.all([freePort(), opts.ui ? freePort() : undefined]).then(([port, uiPort]) => startTemporalDevServer({ cli, port, uiPort, dynamicConfig: opts.dynamicConfig })),
     bundleWorkflowCode({ workflowsPath: opts.workflowsPath, logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: (m) => console.error(m) } }),
   ] as const);
   if (db.status === 'fulfilled') cleanup.add('stop PostgreSQL', () => db.value.stop());
@@ -84,7 +97,7 @@ export async function startStack(cleanup: Cleanup, opts: { tmpPrefix: string; wo
   const sandbox = createSandbox(config);
   cleanup.add('close the sandbox', () => sandbox.close());
   return {
-    cli, address: temporal.value.address, temporalPid: temporal.value.child.pid, bundlePath,
+    cli, address: temporal.value.address, temporalPid: temporal.value.child.pid, uiUrl: temporal.value.uiUrl, bundlePath,
     config, adminPassword, logger, sql, sessionSecret, sandbox,
   };
 }

@@ -12,16 +12,17 @@ import type { Hono } from 'hono';
 import { createApp } from '../api/app';
 import type { AppDeps } from '../api/context';
 import { BOARD_COLUMNS, createBoardLoader, loadBoard, loadFeed } from '../core/board/board';
+import { getSession } from '../core/access/sessions';
 import { listContainers } from '../core/patterns/containers';
 import { describeRun } from '../core/runs/detail';
-import { countRuns, countRunsByExecutionStatus, listRuns } from '../core/runs/visibility';
+import { countRuns, countRunsByExecutionStatus, listRuns, runQuery } from '../core/runs/visibility';
 import { listMissions } from '../core/missions/missions';
 import { runsOfWorkflow } from '../core/patterns/pattern-runs';
 import { MISSION_WORKFLOW_TYPE, type MissionStatus } from '../lib/names';
 import { progressQuery } from '../workflows/messages';
 import { fmt, log, table, timeEach, type Stats } from './lib';
 import { loadFor } from './load';
-import { RESOURCE_EXHAUSTED, type Counters } from './ui-servers';
+import { RESOURCE_EXHAUSTED, callsSince, type Counters } from './ui-servers';
 
 const ITER = 15;
 const WARM = 2;
@@ -39,19 +40,21 @@ export async function visibilityPerLoad(deps: AppDeps, counters: Counters): Prom
   return counters.visibility - before;
 }
 
-export async function inProcessSteps(o: { deps: AppDeps; counters: Counters; completedId: string; cookie: string; bareApp: Hono; perLoad: number }): Promise<void> {
-  const { deps, counters, completedId, cookie, bareApp, perLoad } = o;
+export async function inProcessSteps(o: {
+  deps: AppDeps; counters: Counters; completedId: string; openId: string; cookie: string; bareApp: Hono; perLoad: number;
+}): Promise<void> {
+  const { deps, counters, completedId, openId, cookie, bareApp, perLoad } = o;
   const { sql, temporal } = deps;
-  const { app } = createApp(deps);
+  const { app, renderer } = createApp(deps);
   const rows: string[][] = [];
   const step = async (name: string, fn: () => Promise<unknown>, visibilityCalls = 0) => {
     const cpu = process.cpuUsage();
-    const [throttled, visibility] = [counters.throttled, counters.visibility];
+    const [throttled, visibility, calls] = [counters.throttled, counters.visibility, { ...counters.calls }];
     const s = await timeEach(ITER, WARM, fn, visibilityCalls * PACE_MS);
     const used = process.cpuUsage(cpu);
     rows.push([
       name, fmt(s.p50, 2), fmt(s.p90, 2), fmt(s.mean, 2), fmt((used.user + used.system) / 1000 / (ITER + WARM), 2),
-      String(counters.throttled - throttled), fmt((counters.visibility - visibility) / (ITER + WARM), 1),
+      String(counters.throttled - throttled), fmt((counters.visibility - visibility) / (ITER + WARM), 1), fmt(callsSince(counters, calls).total / (ITER + WARM), 1),
     ]);
   };
   const request = async (target: { request: Hono['request'] }, p: string, headers: Record<string, string> = {}) => {
@@ -59,13 +62,20 @@ export async function inProcessSteps(o: { deps: AppDeps; counters: Counters; com
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`in-process GET ${p} answered ${res.status}`);
   };
-  await step('board page, app.request (no HTTP; the app\'s shared loader)', () => request(app, '/'), perLoad);
-  await step('board fragment, app.request, HX-Request (no containers, no feed)', () => request(app, '/board', { 'HX-Request': 'true' }), perLoad);
+  await step('board page, app.request (no HTTP; opening: a fresh load)', () => request(app, '/'), perLoad);
+  await step('board fragment, app.request, HX-Request (a fresh load, no containers, no feed)', () => request(app, '/board', { 'HX-Request': 'true' }), perLoad);
+  await step('board fragment, app.request, X-Live-Refresh (the shared load)', () => request(app, '/board', { 'HX-Request': 'true', 'X-Live-Refresh': '1' }));
   const shared = createBoardLoader(sql, temporal);
   await shared({}); // loaded: the calls below are hits
   await step('  createBoardLoader, a cache hit', () => shared({}));
   await step('  loadBoard uncached (lists + counts in parallel; drafts)', () => loadBoard(sql, temporal, {}), perLoad);
   await step('    listRuns Completed, 12', () => listRuns(temporal, { status: 'Completed' }, 12), 1);
+  // The closed columns' scan reads pages of 13 + 1 until it has passed the 12th newest start (core/runs/visibility.ts).
+  const closedQuery = `${runQuery({ status: 'Completed' })} AND ExecutionStatus != 'Running'`;
+  for (const pageSize of [14, 100]) {
+    await step(`      one page of ${pageSize} of that list (ListWorkflowExecutions)`, () =>
+      temporal.client.workflowService.listWorkflowExecutions({ namespace: temporal.namespace, query: closedQuery, pageSize }), 1);
+  }
   await step('    listRuns NeedsApproval, 12', () => listRuns(temporal, { status: 'NeedsApproval' }, 12), 1);
   await step('    countRuns NeedsApproval (one per open column)', () => countRuns(temporal, { status: 'NeedsApproval' }), 1);
   await step('    countRunsByExecutionStatus (closed columns, grouped)', () => countRunsByExecutionStatus(temporal, {}), 1);
@@ -78,17 +88,36 @@ export async function inProcessSteps(o: { deps: AppDeps; counters: Counters; com
   await step('  listContainers (full page only)', () => listContainers(sql, { limit: 200, offset: 0 }));
   await step('  loadFeed (full page only)', () => loadFeed(sql));
   const handle = temporal.client.workflow.getHandle(completedId);
-  await step('run view, app.request (no HTTP; closed run, progress cached)', () => request(app, `/runs/${encodeURIComponent(completedId)}`));
+  await step('run view, app.request (no HTTP; closed run: fresh describe, progress cached)', () => request(app, `/runs/${encodeURIComponent(completedId)}`));
   await step('  describeRun (describe + cached progress)', () => describeRun(temporal, completedId));
   await step('    describe', () => handle.describe());
   await step('    progress query, uncached (a replay on the worker: a first view)', () => handle.query(progressQuery));
   await step('    result from history (what the query answers, for a completed run)', () => handle.result());
   await step('  runsOfWorkflow', () => runsOfWorkflow(sql, completedId));
+  // What each live viewer's refetch costs once an event changed the run: the shared describe + query is a hit.
+  const liveRefetch = `/runs/${encodeURIComponent(openId)}?v=stale`;
+  await step('run live refetch, changed: app.request, X-Live-Refresh, an old ?v= (200 fragment)', () => request(app, liveRefetch, { 'HX-Request': 'true', 'X-Live-Refresh': '1' }));
+  // The route's own render call, captured from one refetch, then timed alone.
+  const partial = renderer.partial.bind(renderer);
+  let captured: Parameters<typeof partial> | undefined;
+  renderer.partial = (...args) => ((captured ??= args), partial(...args));
+  await request(app, liveRefetch, { 'HX-Request': 'true', 'X-Live-Refresh': '1' });
+  renderer.partial = partial;
+  if (captured) await step(`  render ${captured[0]} alone (Eta)`, async () => partial(...captured!));
+  await step('  runsOfWorkflow (every refetch)', () => runsOfWorkflow(sql, openId));
   await step('app floor, app.request /static/favicon.svg', () => request(app, '/static/favicon.svg'));
+  // The signed cookie's value is <session id>.<signature>, URL-encoded.
+  const sessionId = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)).replace(/\.[^.]*$/, '');
+  await step('  getSession (PostgreSQL, every UI request)', async () => {
+    if (!(await getSession(sql, sessionId))) throw new Error('the bench\'s session was not found');
+  });
   await step('bare, bareApp.request (no HTTP)', () => request(bareApp, '/bare'));
 
-  log(`\nIn-process, one call at a time (ms; ${ITER} calls each after ${WARM} untimed; indented = part of the line above; cpu = this process's CPU ms per call; vis = visibility calls per call)`);
-  log(table(['step', 'p50', 'p90', 'mean', 'cpu', 'throttled', 'vis'], rows));
+  log(
+    `\nIn-process, one call at a time (ms; ${ITER} calls each after ${WARM} untimed; indented = part of the line above; cpu = this process's CPU ms per call; ` +
+      'vis = visibility calls (list, count) per call; Temporal = gRPC calls per call, pages and retries included)',
+  );
+  log(table(['step', 'p50', 'p90', 'mean', 'cpu', 'throttled', 'vis', 'Temporal'], rows));
 
   // Fewer counts: one grouped count instead of one per column, where the server supports it.
   for (const by of ['ExecutionStatus', 'MissionStatus']) {

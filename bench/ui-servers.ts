@@ -7,11 +7,16 @@
 // SDK's default gRPC retry) with two counters added: its retry decider counts
 // RESOURCE_EXHAUSTED answers, Temporal's per-namespace rate limit on the
 // visibility API (list, count), which the SDK waits out (1.7 s, then longer);
-// and its workflow client counts the visibility calls (list, count) made.
+// and its workflow client counts the visibility calls (list, count) made, and
+// can record them (query, page size: what a board load asks Temporal); a gRPC
+// interceptor inside the retry one counts every call that reaches Temporal, by
+// method (describe, query, list, count, history, ...).
 import type { AddressInfo } from 'node:net';
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js'; // the SDK's own gRPC library (its interceptors' type)
 import { serve } from '@hono/node-server';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { Hono } from 'hono';
+import proto from '@temporalio/proto';
 import { createAdapters } from '../activities/adapters';
 import type { AppDeps } from '../api/context';
 import { startWebServer } from '../api/server';
@@ -27,6 +32,29 @@ export interface Counters {
   throttled: number;
   /** Visibility calls (workflow list and count) the web server's client made. */
   visibility: number;
+  /** Calls that reached Temporal, retries included, by WorkflowService method (DescribeWorkflowExecution, QueryWorkflow, ...). */
+  calls: Record<string, number>;
+  /** While an array: every list and count call is recorded here (what a board load asks Temporal). */
+  recorded: VisibilityCall[] | null;
+}
+
+export interface VisibilityCall {
+  kind: 'list' | 'count';
+  query: string;
+  pageSize?: number;
+  /** A list's pages: how far the caller scanned it (one ListWorkflowExecutions call each). */
+  pages?: number;
+}
+
+/** Temporal calls made since `before` (a copy of counters.calls), by method, and their total. */
+export function callsSince(counters: Counters, before: Record<string, number>): { total: number; byMethod: Record<string, number> } {
+  const byMethod: Record<string, number> = {};
+  let total = 0;
+  for (const [method, n] of Object.entries(counters.calls)) {
+    const d = n - (before[method] ?? 0);
+    if (d) (byMethod[method] = d), (total += d);
+  }
+  return { total, byMethod };
 }
 
 export interface Servers {
@@ -42,6 +70,22 @@ export interface Servers {
 /** The web server's Temporal client, as createTemporalClient makes it, counted. */
 function countedTemporal(stack: Stack, counters: Counters): TemporalHandle {
   const retry = defaultGrpcRetryOptions();
+  // Inside the retry interceptor: every attempt is a call Temporal answers.
+  const countCalls: Interceptor = (options, nextCall) => {
+    const method = options.method_definition.path.slice(options.method_definition.path.lastIndexOf('/') + 1);
+    counters.calls[method] = (counters.calls[method] ?? 0) + 1;
+    if (method !== 'ListWorkflowExecutions' || !counters.recorded) return new InterceptingCall(nextCall(options));
+    // While recording: which list each page belongs to (the request, as the SDK encoded it).
+    const recorded = counters.recorded;
+    return new InterceptingCall(nextCall(options), {
+      sendMessage: (message: Uint8Array, next: (m: Uint8Array) => void) => {
+        const { query } = proto.temporal.api.workflowservice.v1.ListWorkflowExecutionsRequest.decode(message);
+        const list = recorded.findLast((c) => c.kind === 'list' && c.query === query);
+        if (list) list.pages = (list.pages ?? 0) + 1;
+        next(message);
+      },
+    });
+  };
   const connection = Connection.lazy({
     address: stack.address,
     interceptors: [
@@ -52,20 +96,21 @@ function countedTemporal(stack: Stack, counters: Counters): TemporalHandle {
           return retry.retryableDecider(attempt, status);
         },
       }),
+      countCalls,
     ],
   });
   const client = new Client({ connection, namespace: stack.config.TEMPORAL_NAMESPACE });
   const workflow = client.workflow;
   const list = workflow.list.bind(workflow);
   const count = workflow.count.bind(workflow);
-  workflow.list = (options) => (counters.visibility++, list(options));
-  workflow.count = (query) => (counters.visibility++, count(query));
+  workflow.list = (options) => (counters.visibility++, counters.recorded?.push({ kind: 'list', query: options?.query ?? '', pageSize: options?.pageSize }), list(options));
+  workflow.count = (query) => (counters.visibility++, counters.recorded?.push({ kind: 'count', query: query ?? '' }), count(query));
   return { connection, client, namespace: stack.config.TEMPORAL_NAMESPACE, taskQueue: stack.config.TEMPORAL_TASK_QUEUE };
 }
 
 export async function startServers(stack: Stack, cleanup: Cleanup): Promise<Servers> {
   const { sql, logger, config, sessionSecret, sandbox } = stack;
-  const counters: Counters = { throttled: 0, visibility: 0 };
+  const counters: Counters = { throttled: 0, visibility: 0, calls: {}, recorded: null };
   const temporal = countedTemporal(stack, counters);
   cleanup.add('close the web server\'s Temporal connection', () => temporal.connection.close());
   const deps: AppDeps = { sql, temporal, logger, config, sessionSecret, startedAt: new Date(), sandbox, adapters: createAdapters(config) };
