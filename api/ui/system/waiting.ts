@@ -1,12 +1,12 @@
 // The navigation's count of a workspace's runs waiting for a decision: one visibility count per workspace and
-// process, shared by every page of that workspace, kept a second and dropped at once by an approval or run event. It never holds a page up: while Temporal
-// does not answer (2 s at most) the count is simply left out.
+// process, shared by every page of that workspace, kept a second and dropped at once by an approval or run
+// event. It never holds a page up for long: while Temporal does not answer (0.5 s at most) it is left out.
 import { LiveCache } from '../../../core/events/live-cache';
 import { eventStreamOf } from '../../../core/events/stream';
 import { countRuns, type RunWorkspace } from '../../../core/runs/visibility';
 import type { AppDeps } from '../../context';
 
-const COUNT_DEADLINE_MS = 2000;
+const COUNT_DEADLINE_MS = 500;
 const caches = new WeakMap<AppDeps['sql'], LiveCache<number | null>>();
 
 /** How many of the workspace's runs wait for a decision (every run's when none is named). */
