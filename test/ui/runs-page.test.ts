@@ -62,8 +62,12 @@ beforeAll(async () => {
   // Five more at once, so that paging by one crosses the narrowing of the oldest-first window.
   const burst = await Promise.all(Array.from({ length: 5 }, () => execute(env.operator, quickMission)));
   await Promise.all(burst.map((wf) => result(t, wf)));
-  const starts = await Promise.all(burst.map(async (wf) => [wf, (await t.deps.temporal.client.workflow.getHandle(wf).describe()).startTime.getTime()] as const));
-  started.push(...starts.sort((a, b) => a[1] - b[1] || 0).map(([wf]) => wf));
+  const starts = await Promise.all(burst.map(async (wf) => {
+    const d = await t.deps.temporal.client.workflow.getHandle(wf).describe();
+    return [wf, d.startTime.getTime(), d.runId] as const;
+  }));
+  // Runs started in the same millisecond are in run id order, as the list puts them (core/runs/visibility.ts).
+  started.push(...starts.sort((a, b) => a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0)).map(([wf]) => wf));
 }, 180_000);
 
 afterAll(async () => {
