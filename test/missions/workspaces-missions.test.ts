@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { missionScheduleId } from '../../lib/names';
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, signIn, userWithRole, type ApiClient, type Browser, type TestApp } from '../helpers/app';
+import { apiClient, createTestApp, json, signIn, type ApiClient, type Browser, type TestApp } from '../helpers/app';
+import { expectNoLeaks, maskedAnswer, secondWorkspace } from '../helpers/workspaces';
 
 let t: TestApp;
 let wsB: string;
@@ -30,10 +31,7 @@ beforeAll(async () => {
   t = await createTestApp();
   adminA = apiClient(t, ADMIN_TOKEN);
   browserA = await signIn(t, 'admin', ADMIN_PASSWORD);
-  // A second workspace, made directly: no route makes one yet.
-  wsB = (await t.db.owner<{ id: string }[]>`insert into workspaces (name) values (${`Team ${MARK}`}) returning id`)[0]!.id;
-  const b = await userWithRole(t, 'ADMIN', wsB);
-  adminB = apiClient(t, b.token);
+  ({ id: wsB, admin: adminB } = await secondWorkspace(t, `Team ${MARK}`));
   B.container = (await json(await adminB.request('POST', '/api/containers', { name: 'Outreach', category: 'messaging', description: MARK }))).container.id;
   B.pattern = (await json(await adminB.request('POST', '/api/patterns', { containerId: B.container, name: `p-${MARK}`, code: CODE }))).pattern.id;
   const created = await adminB.request('POST', '/api/missions', {
@@ -73,16 +71,8 @@ async function snapshotB() {
 }
 
 type Ids = { mission: string; container: string; pattern: string; task: string };
-type Answer = { status: number; location: string | null; trigger: string | null; body: string };
-
-/** One answer, with every id in it masked, so that two answers compare whatever ids they were about. */
-async function answer(res: Response, ids: Ids): Promise<Answer> {
-  const mask = (s: string | null) =>
-    s && s.replaceAll(ids.mission, ':mission').replaceAll(ids.container, ':container').replaceAll(ids.pattern, ':pattern').replaceAll(ids.task, ':task');
-  // A new task row's key is made of the time and a random number: masked too.
-  const body = mask(await res.text())!.replace(/\bn(?=[0-9a-z]*\d)[0-9a-z]{8,}\b/g, ':key');
-  return { status: res.status, location: mask(res.headers.get('location')), trigger: mask(res.headers.get('hx-trigger')), body };
-}
+// A new task row's key is made of the time and a random number: masked too.
+const answer = (res: Response, ids: Ids) => maskedAnswer(res, ids, (body) => body.replace(/\bn(?=[0-9a-z]*\d)[0-9a-z]{8,}\b/g, ':key'));
 
 const htmx = { headers: { 'HX-Request': 'true' } };
 const range = { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' };
@@ -186,13 +176,7 @@ describe("another workspace's missions and schedules", () => {
       browserA.get('/missions/new'),
       browserA.get('/schedules'),
     ];
-    for (const res of await Promise.all(pages)) {
-      const body = await res.text();
-      expect(res.status).toBe(200);
-      expect(body).not.toContain(MARK);
-      expect(body).not.toContain(B.mission);
-      expect(body).not.toContain(B.container);
-    }
+    await expectNoLeaks(pages, [MARK, B.mission, B.container]);
     const theirs = await json(await adminB.request('GET', '/api/missions'));
     expect(theirs.missions.map((m: { id: string }) => m.id)).toEqual([B.mission]);
     const schedules = await json(await adminB.request('GET', '/api/schedules'));

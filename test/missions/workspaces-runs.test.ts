@@ -11,7 +11,8 @@ import { countRuns } from '../../core/runs/visibility';
 import { MISSION_WORKFLOW_TYPE, missionWorkflowId } from '../../lib/names';
 import { newMissionInput } from '../../workflows/messages';
 import { ADMIN_PASSWORD } from '../helpers/env';
-import { apiClient, json, signIn, userWithRole, type ApiClient, type Browser, type TestApp } from '../helpers/app';
+import { json, signIn, type ApiClient, type Browser, type TestApp } from '../helpers/app';
+import { maskedAnswer, secondWorkspace } from '../helpers/workspaces';
 import { type MissionEnv, eventually, makeMission, makePattern, missionEnv, progress, waitFor } from '../helpers/missions';
 
 let t: TestApp;
@@ -32,11 +33,7 @@ beforeAll(async () => {
   t = env.t;
   adminA = env.admin;
   browserA = await signIn(t, 'admin', ADMIN_PASSWORD);
-  // A second workspace, made directly: no route makes one yet.
-  wsB = (await t.db.owner<{ id: string }[]>`insert into workspaces (name) values (${`Team ${randomUUID().slice(0, 8)}`}) returning id`)[0]!.id;
-  const b = await userWithRole(t, 'ADMIN', wsB);
-  adminB = apiClient(t, b.token);
-  browserB = await signIn(t, b.username, b.password);
+  ({ id: wsB, admin: adminB, browser: browserB } = await secondWorkspace(t, `Team ${randomUUID().slice(0, 8)}`));
   const pattern = await makePattern(adminA, env.containerId, 'async () => ({ draft: "hello" })', { failureAction: 'skip' });
   missionA = await makeMission(adminA, { containerId: env.containerId, tasks: [{ name: 'draft', order: 0, patternId: pattern, requiresApproval: true }] });
   // A run that carries B's WorkspaceId, started as the app starts runs.
@@ -62,13 +59,8 @@ async function historyOfB() {
   return { events: (history.events ?? []).map((e) => e.eventType), status: p.status, paused: p.paused, decisions: p.tasks[0]!.decisions.length };
 }
 
-type Answer = { status: number; location: string | null; trigger: string | null; body: string };
-
 /** One answer with the run's id masked, so that two answers compare whatever run they were about. */
-async function answer(res: Response, workflowId: string): Promise<Answer> {
-  const mask = (s: string | null) => s && s.replaceAll(workflowId, ':run').replaceAll(encodeURIComponent(workflowId), ':run');
-  return { status: res.status, location: mask(res.headers.get('location')), trigger: mask(res.headers.get('hx-trigger')), body: mask(await res.text())! };
-}
+const answer = (res: Response, workflowId: string) => maskedAnswer(res, [['run', workflowId], ['run', encodeURIComponent(workflowId)]]);
 
 const htmx = { headers: { 'HX-Request': 'true' } };
 const live = { headers: { 'HX-Request': 'true', 'X-Live-Refresh': '1' } };

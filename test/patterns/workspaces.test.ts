@@ -9,8 +9,9 @@ import { listAudit } from '../../core/audit/audit-log';
 import { recordRun, runsOfWorkflow } from '../../core/patterns/pattern-runs';
 import { loadCandidates } from '../../core/patterns/selection';
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, signIn, userWithRole, type ApiClient, type Browser, type TestApp } from '../helpers/app';
+import { apiClient, createTestApp, json, signIn, type ApiClient, type Browser, type TestApp } from '../helpers/app';
 import { startReceiver, type Receiver } from '../helpers/receiver';
+import { expectNoLeaks, maskedAnswer, secondWorkspace } from '../helpers/workspaces';
 
 let t: TestApp;
 let receiver: Receiver;
@@ -32,11 +33,7 @@ beforeAll(async () => {
   t = await createTestApp({ MC_WEBHOOK_URL: receiver.url });
   adminA = apiClient(t, ADMIN_TOKEN);
   browserA = await signIn(t, 'admin', ADMIN_PASSWORD);
-  // A second workspace, made directly: no route makes one yet.
-  wsB = (await t.db.owner<{ id: string }[]>`insert into workspaces (name) values (${`Team ${MARK}`}) returning id`)[0]!.id;
-  const b = await userWithRole(t, 'ADMIN', wsB);
-  adminB = apiClient(t, b.token);
-  browserB = await signIn(t, b.username, b.password);
+  ({ id: wsB, admin: adminB, browser: browserB } = await secondWorkspace(t, `Team ${MARK}`));
   const container = await json(await adminB.request('POST', '/api/containers', { name: 'Outreach', category: 'messaging', description: MARK }));
   B.container = container.container.id;
   const pattern = await json(await adminB.request('POST', '/api/patterns', { containerId: B.container, name: `sender-${MARK}`, code: SENDER }));
@@ -68,13 +65,7 @@ async function snapshotB() {
 }
 
 type Ids = { container: string; pattern: string };
-type Answer = { status: number; location: string | null; trigger: string | null; body: string };
-
-/** One request, with every id in it masked, so that two answers compare whatever ids they were about. */
-async function answer(res: Response, ids: Ids): Promise<Answer> {
-  const mask = (s: string | null) => s && s.replaceAll(ids.container, ':container').replaceAll(ids.pattern, ':pattern');
-  return { status: res.status, location: mask(res.headers.get('location')), trigger: mask(res.headers.get('hx-trigger')), body: mask(await res.text())! };
-}
+const answer = (res: Response, ids: Ids) => maskedAnswer(res, ids);
 
 const htmx = { headers: { 'HX-Request': 'true' } };
 const patternForm = (containerId: string) => ({ containerId, name: 'taken over', code: SENDER, timeout: '1000', retryCount: '0', failureAction: 'skip' });
@@ -153,13 +144,7 @@ describe("another workspace's containers and patterns", () => {
       browserA.get('/patterns/new'),
       browserA.get('/settings'),
     ];
-    for (const res of await Promise.all(pages)) {
-      const body = await res.text();
-      expect(res.status).toBe(200);
-      expect(body).not.toContain(MARK);
-      expect(body).not.toContain(B.container);
-      expect(body).not.toContain(B.pattern);
-    }
+    await expectNoLeaks(pages, [MARK, B.container, B.pattern]);
     expect(await (await browserB.get('/patterns')).text()).toContain(MARK);
     const theirs = await json(await adminB.request('GET', '/api/patterns'));
     expect(theirs.patterns.map((p: { id: string }) => p.id)).toEqual([B.pattern]);
