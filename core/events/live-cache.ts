@@ -3,9 +3,21 @@
 // dropped the moment an event says it changed. So 200 pages watching one run
 // cost Temporal what one does, and none of them shows a state older than the
 // last event it was woken by.
+//
+// A run's event is written a moment before Temporal records the change it
+// describes (the run records it inside its workflow task), so what is read just
+// after an event may not show it yet. Such a value is kept only until SETTLE_MS
+// after the event: the pages' own settle refresh (public/app.js, 1.2 s after a
+// burst) then always reads anew, however late a busy browser sent its first one.
+
+/** How long after a change a value read may still predate it in Temporal (kept below the pages' 1.2 s settle refresh). */
+export const SETTLE_MS = 1000;
 
 export class LiveCache<V> {
   private readonly entries = new Map<string, { at: number; value: Promise<V> }>();
+  /** When each key (or, for clear(), every key) last changed. */
+  private readonly changed = new Map<string, number>();
+  private clearedAt = -Infinity;
 
   constructor(
     private readonly ttlMs: number,
@@ -15,7 +27,7 @@ export class LiveCache<V> {
   /** The cached value, or `load()` once for every caller that asks until it settles and for ttlMs after. */
   get(key: string, load: () => Promise<V>, opts: { fresh?: boolean } = {}): Promise<V> {
     const hit = this.entries.get(key);
-    if (!opts.fresh && hit && Date.now() - hit.at < this.ttlMs) return hit.value;
+    if (!opts.fresh && hit && Date.now() < this.expiry(key, hit.at)) return hit.value;
     if (this.entries.size >= this.maxEntries) this.entries.clear(); // many distinct keys: start over rather than grow
     const entry = { at: Date.now(), value: load() };
     this.entries.set(key, entry);
@@ -24,11 +36,23 @@ export class LiveCache<V> {
     return entry.value;
   }
 
+  /** An event says `key` changed. */
   drop(key: string): void {
     this.entries.delete(key);
+    if (this.changed.size >= this.maxEntries) this.changed.clear();
+    this.changed.set(key, Date.now());
   }
 
+  /** An event says anything may have changed. */
   clear(): void {
     this.entries.clear();
+    this.changed.clear();
+    this.clearedAt = Date.now();
+  }
+
+  private expiry(key: string, at: number): number {
+    const change = Math.max(this.changed.get(key) ?? -Infinity, this.clearedAt);
+    // Read within SETTLE_MS of the change: it may not show the change yet, so it lasts until then at most.
+    return at - change < SETTLE_MS ? Math.min(at + this.ttlMs, change + SETTLE_MS) : at + this.ttlMs;
   }
 }

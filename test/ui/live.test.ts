@@ -77,7 +77,10 @@ describe('a live run view', () => {
     }
     await expect.poll(async () => (await pill(b).textContent())?.trim(), POLL).toBe('Needs approval');
     const started = Date.now();
+    // The first browser's decision must have been taken (else the second has nothing to show).
+    const decided = a.waitForResponse((r) => r.url().includes('/decide'));
     await a.getByRole('button', { name: /^Approve “draft”/ }).first().click();
+    expect((await decided).status()).toBe(200);
     await expect.poll(async () => (await pill(b).textContent())?.trim(), POLL).toBe('Completed');
     console.log(`the second browser showed the decision ${Date.now() - started} ms after the first clicked`);
     expect(consoleErrors).toEqual([]);
