@@ -10,6 +10,7 @@ import { countFailedRuns, findSucceededRun } from '../core/patterns/pattern-runs
 import type { SelectionPolicy } from '../core/patterns/schemas';
 import { choosePattern, loadCandidates } from '../core/patterns/selection';
 import { isConnectionError, type Sql } from '../db/sql';
+import { NotFoundError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import type { MissionTrigger } from '../lib/names';
 import type { DecisionAction, MissionPlan, OutputRef, PinnedPattern } from '../workflows/messages';
@@ -126,9 +127,12 @@ function guarded<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...ar
   };
 }
 
-async function actorByName(sql: Sql, name: string): Promise<Actor & { role?: string; disabled?: boolean }> {
-  const [u] = await sql<{ id: string; username: string; role: string; disabled: boolean }[]>`
-    select id, username, role, disabled from users where lower(username) = lower(${name})`;
+/** The account named, with its role in the run's workspace (none when it is not a member there). */
+async function actorByName(sql: Sql, name: string, workspaceId: string): Promise<Actor & { role?: string | null; disabled?: boolean }> {
+  const [u] = await sql<{ id: string; username: string; role: string | null; disabled: boolean }[]>`
+    select u.id, u.username, m.role, u.disabled from users u
+    left join memberships m on m.user_id = u.id and m.workspace_id = ${workspaceId}
+    where lower(u.username) = lower(${name})`;
   return u ? { id: u.id, name: u.username, role: u.role, disabled: u.disabled } : { id: null, name };
 }
 
@@ -145,6 +149,20 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     if (codeCache.size >= 500) codeCache.delete(codeCache.keys().next().value!);
     codeCache.set(versionId, row.code);
     return row.code;
+  };
+
+  // A run belongs to its mission's workspace (which never changes): everything it reads is read there, and
+  // everything it records is kept there. A mission removed since (its last events) is the default workspace's.
+  const workspaces = new Map<string, Promise<string>>();
+  const workspaceOf = (missionId: string): Promise<string> => {
+    let found = workspaces.get(missionId);
+    if (!found) {
+      found = sql<{ id: string }[]>`select coalesce((select workspace_id from missions where id = ${missionId}), mc_default_workspace())::text as id`.then(([r]) => r!.id);
+      found.catch(() => workspaces.delete(missionId));
+      if (workspaces.size >= 1000) workspaces.clear();
+      workspaces.set(missionId, found);
+    }
+    return found;
   };
 
   /** Who asked for a run's cancellation and why, from its WorkflowExecutionCancelRequested event. */
@@ -171,6 +189,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
   async function runTask(input: RunTaskInput, ctx: Context): Promise<RunTaskResult> {
     const attempt = ctx.info.attempt;
     const { workflowId, runId, base } = runKey();
+    const workspaceId = await workspaceOf(input.missionId);
     const prefix = `${base}/${input.taskId}/${input.execSeq}/`;
     // Outputs are keyed within their workflow id: short references, as every later task's input carries them.
     const outputKey = `${runId}/${input.taskId}/${input.execSeq}`;
@@ -183,7 +202,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     }
     const event = (type: string, key: string, payload: Record<string, unknown> = {}): EventInput => ({
       type, entityType: 'task', entityId: input.taskId, taskId: input.taskId, missionId: input.missionId, runId: workflowId,
-      actor: (input.startedBy ?? SYSTEM_ACTOR).name, key: `${prefix}${key}`,
+      actor: (input.startedBy ?? SYSTEM_ACTOR).name, key: `${prefix}${key}`, workspaceId,
       payload: { taskName: input.taskName, missionName: input.missionName, execSeq: input.execSeq, attempt, ...payload },
     });
     const pattern = { id: input.pattern.patternId, name: input.pattern.patternName, version: input.pattern.version };
@@ -219,6 +238,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         workflowId,
         taskId: input.taskId,
         attempt,
+        workspaceId,
         signal: ctx.cancellationSignal,
         // The output is stored once, under the task execution's reference, in the statement that records the run.
         // A task behind an approval gate is not complete yet: the run says approval.requested once it waits.
@@ -253,20 +273,24 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     loadPlan: guarded(async (input: { missionId: string; trigger: MissionTrigger; startedBy?: Actor }): Promise<MissionPlan> => {
       const { workflowId } = runKey();
       let plan: MissionPlan;
+      let workspaceId: string | undefined;
       try {
         // A paused mission starts nothing, even when its schedule is triggered from outside the app.
-        const [mission] = await sql<{ status: string; name: string }[]>`select status, name from missions where id = ${input.missionId}`;
+        const [mission] = await sql<{ status: string; name: string; workspaceId: string }[]>`
+          select status, name, workspace_id as "workspaceId" from missions where id = ${input.missionId}`;
+        workspaceId = mission?.workspaceId;
         if (mission?.status === 'paused') {
           const message = `Mission "${mission.name}" is paused; resume it before running it.`;
           if (input.trigger === 'scheduled') {
             await appendEvent(sql, {
               type: 'scheduler.job.skipped', entityType: 'run', entityId: workflowId, runId: workflowId, missionId: input.missionId,
-              actor: 'scheduler', payload: { reason: message, missionName: mission.name }, key: `${workflowId}/skipped`,
+              actor: 'scheduler', payload: { reason: message, missionName: mission.name }, key: `${workflowId}/skipped`, workspaceId,
             });
           }
           throw new Error(message);
         }
-        plan = await buildPlan(sql, input.missionId);
+        if (!workspaceId) throw new NotFoundError('Mission');
+        plan = await buildPlan(sql, input.missionId, { id: workspaceId });
       } catch (err) {
         if (isConnectionError(err)) throw err; // an outage delays the run; it is not the plan's fault
         throw ApplicationFailure.create({ type: 'Validation', message: (err as Error).message, nonRetryable: true });
@@ -274,14 +298,18 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       await appendAudit(sql, {
         actor: input.startedBy ?? { id: null, name: input.trigger === 'scheduled' ? 'scheduler' : 'trigger' },
         action: 'mission.executed', entityType: 'mission', entityId: input.missionId,
-        details: { workflowId, trigger: input.trigger }, idempotencyKey: `mission.executed:${workflowId}`,
+        details: { workflowId, trigger: input.trigger }, idempotencyKey: `mission.executed:${workflowId}`, workspaceId,
       });
       return plan;
     }),
 
     /** Chooses the pattern of a policy task; the choice is recorded in the workflow's history. */
-    selectPattern: guarded(async (input: { containerId: string; policy: SelectionPolicy; taskId: string }): Promise<PinnedPattern> => {
-      const candidates = await loadCandidates(sql, input.containerId);
+    selectPattern: guarded(async (input: { missionId?: string; containerId: string; policy: SelectionPolicy; taskId: string }): Promise<PinnedPattern> => {
+      // Runs started before this release name no mission here: their container's own workspace is theirs.
+      const workspaceId = input.missionId
+        ? await workspaceOf(input.missionId)
+        : (await sql<{ id: string }[]>`select coalesce((select workspace_id from containers where id = ${input.containerId}), mc_default_workspace())::text as id`)[0]!.id;
+      const candidates = await loadCandidates(sql, input.containerId, { id: workspaceId });
       if (!candidates.length) {
         throw ApplicationFailure.create({ type: 'Validation', message: 'The container has no active pattern to choose from.', nonRetryable: true });
       }
@@ -306,9 +334,10 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     },
 
     /** Stores a reviewer's edited output, so the run carries only its reference. */
-    storeOutput: guarded(async (input: { taskId: string; taskName: string; order: number; execSeq: number; output: unknown }): Promise<OutputRef> => {
+    storeOutput: guarded(async (input: { missionId?: string; taskId: string; taskName: string; order: number; execSeq: number; output: unknown }): Promise<OutputRef> => {
       const { workflowId, runId } = runKey();
-      const { first: _first, ...ref } = await storeOutput(sql, `${runId}/${input.taskId}/${input.execSeq}/edited`, workflowId, input, input.output);
+      const workspaceId = input.missionId ? await workspaceOf(input.missionId) : undefined;
+      const { first: _first, ...ref } = await storeOutput(sql, `${runId}/${input.taskId}/${input.execSeq}/edited`, workflowId, input, input.output, workspaceId);
       return ref;
     }),
 
@@ -317,9 +346,13 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       actor: string; action: DecisionAction; taskId: string; taskName: string; execSeq: number; missionId: string; notes: string | null; edited: boolean;
     }): Promise<{ accepted: boolean; reason?: string; actor: Actor }> => {
       const { workflowId, base } = runKey();
-      const actor = await actorByName(sql, input.actor);
+      const workspaceId = await workspaceOf(input.missionId);
+      const actor = await actorByName(sql, input.actor, workspaceId);
       const allowed = actor.role === 'ADMIN' && !actor.disabled;
-      const reason = allowed ? undefined : actor.id ? `${actor.name} may not decide approvals; only admins may` : `no user named ${input.actor}`;
+      const reason = allowed ? undefined
+        : !actor.id ? `no user named ${input.actor}`
+        : !actor.role ? `${actor.name} is not a member of this run's workspace`
+        : `${actor.name} may not decide approvals; only admins may`;
       await appendAudit(sql, {
         actor: { id: actor.id, name: actor.name },
         action: allowed ? DECISION_EVENTS[input.action] : 'approval.refused',
@@ -328,7 +361,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
           missionId: input.missionId, taskId: input.taskId, taskName: input.taskName, action: input.action,
           ...(input.notes ? { notes: input.notes } : {}), ...(input.edited ? { edited: true } : {}), ...(reason ? { reason } : {}),
         },
-        idempotencyKey: `${base}/${Context.current().info.activityId}`,
+        idempotencyKey: `${base}/${Context.current().info.activityId}`, workspaceId,
       });
       return { accepted: allowed, reason, actor: { id: actor.id, name: actor.name } };
     }),
@@ -338,25 +371,27 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       // The workflow cannot see who asked for its cancellation, or why: its history can.
       const request = input.action === 'run.cancelled' ? await cancelRequest(workflowId, runId) : null;
       if (request?.reason) input.details = { ...input.details, reason: request.reason };
-      const actor = await actorByName(sql, request?.actor ?? input.actor);
+      const workspaceId = await workspaceOf(input.missionId);
+      const actor = await actorByName(sql, request?.actor ?? input.actor, workspaceId);
       await appendAudit(sql, {
         actor: { id: actor.id, name: actor.name }, action: input.action, entityType: 'run', entityId: workflowId,
-        details: { missionId: input.missionId, runId, ...input.details }, idempotencyKey: `${base}/${input.key}`,
+        details: { missionId: input.missionId, runId, ...input.details }, idempotencyKey: `${base}/${input.key}`, workspaceId,
       });
     }),
 
     raiseAlert: guarded(async (input: { key: string; missionId: string; kind: string; message: string }): Promise<void> => {
       const { workflowId, base } = runKey();
-      // The alert and its event, in one statement.
+      const workspaceId = await workspaceOf(input.missionId);
+      // The alert and its event, in one statement, in the run's workspace.
       const rows = await sql`
         with alert as (
-          insert into alerts (idempotency_key, mission_id, workflow_id, kind, message)
-          values (${`${base}/alert/${input.key}`}, ${input.missionId}, ${workflowId}, ${input.kind}, ${input.message})
+          insert into alerts (idempotency_key, mission_id, workflow_id, kind, message, workspace_id)
+          values (${`${base}/alert/${input.key}`}, ${input.missionId}, ${workflowId}, ${input.kind}, ${input.message}, ${workspaceId})
           on conflict (idempotency_key) do nothing returning id
         ), event as (
-          insert into events (type, entity_type, entity_id, mission_id, run_id, actor, payload)
+          insert into events (type, entity_type, entity_id, mission_id, run_id, actor, payload, workspace_id)
           select 'alert.raised', 'alert', alert.id::text, ${input.missionId}, ${workflowId}, 'system',
-                 ${sql.json({ kind: input.kind, message: input.message })} from alert
+                 ${sql.json({ kind: input.kind, message: input.message })}, ${workspaceId} from alert
         )
         select id from alert`;
       if (rows.length) logger.warn({ missionId: input.missionId, workflowId, kind: input.kind }, input.message);

@@ -119,7 +119,7 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
   for (let execSeq = 1; ; execSeq++) {
     if (run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
     if (run.failure) return;
-    const pattern = task.pattern ?? (await selectPattern({ containerId: plan.containerId, policy: task.selection as 'random', taskId: task.id }));
+    const pattern = task.pattern ?? (await selectPattern({ missionId: plan.missionId, containerId: plan.containerId, policy: task.selection as 'random', taskId: task.id }));
     // A pause that arrived while the pattern was being chosen holds the task too (runs of the first release did not wait).
     if (run.v2 && run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
     if (run.failure) return;
@@ -179,7 +179,7 @@ async function applyDecision(
       return 'done';
     case 'edit_inline_approve':
       // The edit is stored like any output, so later tasks and the result carry only its reference.
-      if (run.v2) run.outputEdited(task.id, { ref: await storeOutput({ taskId: task.id, taskName: task.name, order: task.order, execSeq, output: d.output }) });
+      if (run.v2) run.outputEdited(task.id, { ref: await storeOutput({ missionId: plan.missionId, taskId: task.id, taskName: task.name, order: task.order, execSeq, output: d.output }) });
       else run.outputEdited(task.id, { value: d.output });
       run.taskEnded(task.id, 'completed');
       return 'done';

@@ -20,11 +20,14 @@ export interface OutputPlace {
 }
 
 /** Stores an output under its reference; a retry storing it again keeps the first (`first` says which happened). */
-export async function storeOutput(sql: TxSql, ref: string, workflowId: string, place: OutputPlace, output: unknown): Promise<OutputRef & { first: boolean }> {
+export async function storeOutput(
+  sql: TxSql, ref: string, workflowId: string, place: OutputPlace, output: unknown, workspaceId?: string,
+): Promise<OutputRef & { first: boolean }> {
   const reference = referenceTo(ref, output);
   const rows = await sql`
-    insert into task_outputs (workflow_id, ref, task_id, task_name, task_order, output, bytes)
-    values (${workflowId}, ${ref}, ${place.taskId}, ${place.taskName}, ${place.order}, ${sql.json((output ?? null) as never)}, ${reference.bytes})
+    insert into task_outputs (workflow_id, ref, task_id, task_name, task_order, output, bytes, workspace_id)
+    values (${workflowId}, ${ref}, ${place.taskId}, ${place.taskName}, ${place.order}, ${sql.json((output ?? null) as never)}, ${reference.bytes},
+            ${workspaceId ? sql`${workspaceId}::uuid` : sql`mc_default_workspace()`})
     on conflict (workflow_id, ref) do nothing
     returning 1`;
   return { ...reference, first: rows.length > 0 };

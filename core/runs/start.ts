@@ -11,7 +11,8 @@ import {
   containerIdKey, missionIdKey, missionStatusKey, missionTriggerKey, newMissionInput, workspaceIdKey, type MissionPlan,
 } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
-import { buildPlan, getMission } from '../missions/missions';
+import type { WorkspaceRef } from '../access/users';
+import { buildPlan, getMission, getMissionAnyWorkspace } from '../missions/missions';
 import { unavailable } from './temporal-errors';
 
 /**
@@ -42,10 +43,13 @@ export async function executeMission(
   sql: TxSql,
   temporal: TemporalHandle,
   req: { missionId: string; trigger: MissionTrigger; actor: Actor; input?: unknown; workflowSuffix?: string },
+  ws?: WorkspaceRef,
 ): Promise<{ workflowId: string; runId: string }> {
-  const mission = await getMission(sql, req.missionId);
+  // A caller acting in a workspace starts only its missions; the system's own starts (triggers, the reconciler)
+  // start the mission in the workspace it belongs to. The run reads its plan from there alone.
+  const mission = ws ? await getMission(sql, req.missionId, ws) : await getMissionAnyWorkspace(sql, req.missionId);
   if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
-  const plan = await buildPlan(sql, req.missionId);
+  const plan = await buildPlan(sql, req.missionId, { id: mission.workspaceId });
   const workflowId = missionWorkflowId(req.missionId, req.workflowSuffix ?? randomUUID().slice(0, 13));
   const args = newMissionInput({ missionId: req.missionId, trigger: req.trigger, plan, input: req.input, startedBy: req.actor });
   try {
@@ -59,6 +63,7 @@ export async function executeMission(
     await appendAudit(sql, {
       actor: req.actor, action: 'mission.executed', entityType: 'mission', entityId: req.missionId,
       details: { workflowId, runId: handle.firstExecutionRunId, trigger: req.trigger }, idempotencyKey: `mission.executed:${workflowId}`,
+      workspaceId: mission.workspaceId,
     });
     return { workflowId, runId: handle.firstExecutionRunId };
   } catch (err) {

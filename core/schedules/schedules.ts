@@ -110,7 +110,7 @@ export async function runScheduleNow(
 ): Promise<{ workflowId: string; runId: string }> {
   const mission = await getMission(sql, missionId, ws);
   if (!mission.schedule) throw new NotFoundError('Schedule of this mission');
-  const run = await executeMission(sql, temporal, { missionId, trigger: 'scheduled', actor, workflowSuffix: `scheduled-now-${randomUUID().slice(0, 13)}` }).catch((err) => {
+  const run = await executeMission(sql, temporal, { missionId, trigger: 'scheduled', actor, workflowSuffix: `scheduled-now-${randomUUID().slice(0, 13)}` }, { id: mission.workspaceId }).catch((err) => {
     throw temporalError(err);
   });
   await appendAudit(sql, { actor, action: 'schedule.run_now', entityType: 'schedule', entityId: missionScheduleId(missionId), details: { missionId, workflowId: run.workflowId },

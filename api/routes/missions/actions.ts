@@ -35,10 +35,9 @@ export function missionRunRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.post('/:id/execute', authorize('OPERATOR'), valid('param', idParam), valid('json', executeInput), async (c) => {
-    await getMission(deps.sql, c.req.valid('param').id, currentWorkspace(c));
     const run = await executeMission(deps.sql, deps.temporal, {
       missionId: c.req.valid('param').id, trigger: 'manual', actor: actorOf(c.get('user')!), input: c.req.valid('json').input,
-    });
+    }, currentWorkspace(c));
     return c.json(run, 201);
   });
 

@@ -176,8 +176,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
   app.post('/missions/:id/execute', authorize('OPERATOR'), valid('param', idParam), async (c) => {
     const form = await readForm(c);
     const input = str(form, 'input') ? jsonField(str(form, 'input'), 'Run input') : undefined;
-    await getMission(deps.sql, c.req.valid('param').id, currentWorkspace(c));
-    const run = await executeMission(deps.sql, deps.temporal, { missionId: c.req.valid('param').id, trigger: 'manual', actor: actorOf(c.get('user')!), input });
+    const run = await executeMission(deps.sql, deps.temporal, { missionId: c.req.valid('param').id, trigger: 'manual', actor: actorOf(c.get('user')!), input }, currentWorkspace(c));
     return redirect(c, `/runs/${encodeURIComponent(run.workflowId)}`);
   });
 
