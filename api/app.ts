@@ -14,6 +14,7 @@ import { readInput } from './middleware/read-input';
 import { requestLog } from './middleware/request-log';
 import { createRenderer, type Renderer } from './render';
 import { accessRoutes } from './routes/access/access';
+import { workspaceRoutes } from './routes/access/workspaces';
 import { alertRoutes } from './routes/alerts/alerts';
 import { auditRoutes } from './routes/audit/audit';
 import { eventRoutes, liveRoutes } from './routes/events/events';
@@ -40,6 +41,7 @@ import { patternPages } from './ui/patterns/patterns';
 import { schedulePages } from './ui/schedules/schedules';
 import { auditPages } from './ui/audit/audit';
 import { settingsPages } from './ui/safety/settings';
+import { workspacePages } from './ui/access/workspaces';
 
 export const SESSION_COOKIE = 'mc_session';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -92,6 +94,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/health', healthRoutes(deps));
   app.route('/static', staticRoutes());
   app.route('/api', accessRoutes(deps));
+  app.route('/api', workspaceRoutes(deps));
   app.route('/api/audit', auditRoutes(deps));
   app.route('/api/containers', containerRoutes(deps));
   app.route('/api/patterns', patternRoutes(deps));
@@ -117,6 +120,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', schedulePages(deps, renderer));
   app.route('/', auditPages(deps, renderer));
   app.route('/', settingsPages(deps, renderer));
+  app.route('/', workspacePages(deps, renderer));
 
   app.onError(errorHandler(deps.logger, renderer));
   app.notFound(notFoundHandler(renderer));

@@ -119,6 +119,12 @@ document.addEventListener('flash', (event) => {
   region.replaceChildren(note);
 });
 
+// A <select data-autosubmit> sends its form as soon as a choice is made (its button stays for keyboards and no script).
+document.addEventListener('change', (event) => {
+  const el = event.target;
+  if (el instanceof HTMLSelectElement && el.hasAttribute('data-autosubmit') && el.form) el.form.requestSubmit();
+});
+
 // ---- live pages -------------------------------------------------------------------------------
 // One EventSource per page follows the event stream (/live/events). An element with data-live="<url>"
 // is fetched again, and morphed in place, when an event concerns it: data-live-run="<workflowId>" for one

@@ -6,7 +6,8 @@ import { ForbiddenError, UnauthorizedError } from '../../lib/errors';
 import { ROLE_RANK, type Role } from '../../lib/names';
 import { isJsonPath, type AppEnv } from '../context';
 
-export type Access = 'public' | Role;
+/** `signed-in`: anyone signed in, a member of the request's workspace or not (choosing another workspace). */
+export type Access = 'public' | 'signed-in' | Role;
 
 export const ACCESS = Symbol.for('mission-control.access');
 
@@ -26,6 +27,7 @@ export function authorize(access: Access): AuthorizeMiddleware {
       }
       return c.redirect(target, 303);
     }
+    if (access === 'signed-in') return next();
     const ws = c.get('workspace');
     if (!ws) throw new ForbiddenError(c.get('session') ? NOT_A_MEMBER_SESSION : NOT_A_MEMBER_TOKEN);
     if (ROLE_RANK[ws.role] < ROLE_RANK[access]) {
@@ -37,7 +39,7 @@ export function authorize(access: Access): AuthorizeMiddleware {
 }
 
 const NOT_A_MEMBER_SESSION =
-  'You are not a member of this workspace any more. Sign out and in again to use another workspace you belong to, or ask an admin of this one to add you back.';
+  'You are not a member of this workspace any more. Choose another of your workspaces at /workspaces, or ask an admin of this one to add you back.';
 const NOT_A_MEMBER_TOKEN =
   'This API token acts in a workspace its user is not a member of any more. Ask an admin of that workspace to add them back, or use a token made in another workspace.';
 

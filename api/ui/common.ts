@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { describeLive, getSafety, isLive } from '../../core/safety/settings';
+import { listMyWorkspaces } from '../../core/access/workspaces';
 import { eventStreamOf } from '../../core/events/stream';
 import { AppError, ValidationError } from '../../lib/errors';
 import { jsonValue } from '../../core/patterns/schemas';
@@ -26,10 +27,13 @@ export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>
     else cached.clear();
   });
   return async (c) => {
-    if (!c.get('user')) return {};
+    const user = c.get('user');
+    if (!user) return {};
+    // The header's workspace menu: the user's workspaces (sessions switch between them; a token stays in its own).
+    const workspaces = c.get('session') ? listMyWorkspaces(sql, user.id) : Promise.resolve([]);
     const ws = c.get('workspace');
     // Signed in but no member of the session's workspace: that workspace's settings and runs are not theirs to see.
-    if (!ws) return {};
+    if (!ws) return { workspaces: await workspaces };
     const waiting = waitingRuns(deps, ws);
     let entry = cached.get(ws.id);
     if (!entry || Date.now() - entry.at >= 1000) {
@@ -37,7 +41,7 @@ export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>
       entry = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
       cached.set(ws.id, entry);
     }
-    return { ...entry.value, waiting: await waiting };
+    return { ...entry.value, waiting: await waiting, workspaces: await workspaces };
   };
 }
 

@@ -52,6 +52,11 @@ export async function getSession(sql: TxSql, sessionId: string): Promise<Session
   return { ...signedInAs(row), csrfToken: row.csrfToken, expiresAt: row.expiresAt };
 }
 
+/** The session acts in another workspace from its next request (the caller checked the user is a member there). */
+export async function switchSessionWorkspace(sql: TxSql, sessionId: string, ws: WorkspaceRef): Promise<void> {
+  await sql`update sessions set workspace_id = ${ws.id} where id_hash = ${sha256(sessionId)}`;
+}
+
 export async function deleteSession(sql: TxSql, sessionId: string): Promise<void> {
   await sql`delete from sessions where id_hash = ${sha256(sessionId)} or expires_at < now()`;
 }

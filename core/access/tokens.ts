@@ -53,7 +53,7 @@ export async function insertApiToken(
     returning id`;
   await appendAudit(tx, {
     actor, action: 'token.created', entityType: 'api_token', entityId: row!.id,
-    details: { name: input.name, user: owner.username, prefix: token.slice(0, 8) },
+    details: { name: input.name, user: owner.username, prefix: token.slice(0, 8) }, workspaceId: ws?.id,
   });
   const [apiToken] = await listApiTokens(tx, { id: row!.id }, ws);
   return { token, apiToken: apiToken! };
@@ -82,13 +82,13 @@ export async function listApiTokens(sql: TxSql, filter: { id?: string; userId?: 
 
 export async function revokeApiToken(sql: Sql, id: string, actor: Actor, ws?: WorkspaceRef): Promise<void> {
   await sql.begin(async (tx) => {
-    const [row] = await tx<{ name: string; revoked: boolean }[]>`
+    const [row] = await tx<{ name: string; revoked: boolean; workspaceId: string }[]>`
       update api_tokens set revoked_at = coalesce(revoked_at, now())
       where id = ${id} and workspace_id = ${workspaceIdOf(tx, ws)}
-      returning name, (revoked_at < now()) as revoked`;
+      returning name, (revoked_at < now()) as revoked, workspace_id as "workspaceId"`;
     if (!row) throw new NotFoundError('API token');
     if (row.revoked) return; // already revoked: nothing changes, nothing to audit
-    await appendAudit(tx, { actor, action: 'token.revoked', entityType: 'api_token', entityId: id, details: { name: row.name } });
+    await appendAudit(tx, { actor, action: 'token.revoked', entityType: 'api_token', entityId: id, details: { name: row.name }, workspaceId: row.workspaceId });
   });
 }
 

@@ -121,7 +121,7 @@ export async function createUser(
     const user = (await getUser(tx, account.id, { id: workspaceId }))!;
     await appendAudit(tx, {
       actor, action: 'user.created', entityType: 'user', entityId: user.id,
-      details: { username: user.username, role: user.role },
+      details: { username: user.username, role: user.role }, workspaceId,
     });
     return user;
   });
@@ -209,6 +209,7 @@ export async function updateUser(
         ...(patch.disabled !== undefined && patch.disabled !== before.disabled ? { disabled: patch.disabled } : {}),
         ...(patch.password !== undefined ? { passwordChanged: true } : {}),
       },
+      workspaceId,
     });
     return (await getUser(tx, id, { id: workspaceId }))!;
   });

@@ -50,7 +50,7 @@ afterAll(async () => t?.close());
 
 /** Routes that destroy or disable what they are given work on spare fixtures. */
 const destructive = (method: string, path: string) =>
-  method === 'DELETE' || /\/(delete|revoke|role|disabled|active)$/.test(path) || `${method} ${path}` === 'PATCH /api/users/:id';
+  method === 'DELETE' || /\/(delete|revoke|role|disabled|active|remove)$/.test(path) || `${method} ${path}` === 'PATCH /api/users/:id';
 
 function paramValue(name: string, method: string, path: string): string {
   const ids = destructive(method, path) ? fx.spare : fx;

@@ -3,7 +3,8 @@
 // A route added without an entry here fails the walk.
 
 type Ids = Record<'containerId' | 'patternId' | 'missionId' | 'taskId' | 'userId' | 'tokenId', string>;
-export type Fixtures = Ids & { workflowId: string; spare: Ids };
+/** `workspaceId`: the caller's own workspace (the switch's target); another's id when absent. */
+export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string };
 
 const CODE = 'async (input, ctx) => ({ ok: true })';
 
@@ -19,6 +20,9 @@ export const apiBodies = (fx: Fixtures): Record<string, Record<string, unknown>>
     'POST /api/users': { username: 'fuzzed', password: 'password-123456', role: 'VIEWER', displayName: 'Fuzz' },
     'PATCH /api/users/:id': { role: 'VIEWER', disabled: false, password: 'password-123456' },
     'POST /api/tokens': { name: 'fuzz', userId: fx.userId, expiresInDays: 3 },
+    'POST /api/workspaces': { name: 'Fuzzed team' }, 'PATCH /api/workspace': { name: 'Default' }, 'POST /api/workspace/archive': {},
+    'PATCH /api/workspace/settings': { default_llm_config: { provider: 'OpenAI', model: 'gpt-4', max_tokens: 1000 }, timezone: 'America/Toronto' },
+    'POST /api/workspace/members': { username: 'admin', role: 'VIEWER' },
     'POST /api/containers': container, 'PUT /api/containers/:id': container, 'PATCH /api/containers/:id': container,
     'POST /api/patterns': { ...pattern, containerId: fx.containerId }, 'PUT /api/patterns/:id': pattern, 'PATCH /api/patterns/:id': pattern,
     'POST /api/patterns/check': { code: CODE },
@@ -70,6 +74,10 @@ export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> =>
     '/settings/users': { username: 'fuzzed2', password: 'password-123456', role: 'VIEWER', displayName: 'F' },
     '/settings/users/:id/role': { role: 'VIEWER' }, '/settings/users/:id/disabled': { disabled: 'false' },
     '/settings/tokens': { name: 'fuzz', userId: fx.userId, expiresInDays: '3' }, '/settings/tokens/:id/revoke': {},
+    '/workspaces': { name: 'Fuzzed team' }, '/workspaces/switch': { workspaceId: fx.workspaceId ?? '00000000-0000-4000-8000-000000000000' },
+    '/settings/workspace': { name: 'Default' }, '/settings/workspace/archive': {},
+    '/settings/workspace/settings': { provider: 'OpenAI', model: 'gpt-4', temperature: '0.5', maxTokens: '1000', timezone: 'America/Toronto' },
+    '/settings/members': { username: 'admin', role: 'VIEWER' }, '/settings/members/:id/remove': {},
   };
 };
 

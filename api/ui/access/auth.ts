@@ -75,7 +75,10 @@ export function authRoutes(deps: AppDeps, renderer: Renderer, cookieName: string
     }
     const session = await deps.sql.begin(async (tx) => {
       const s = await createSession(tx, user.id, workspace);
-      await appendAudit(tx, { actor: actorOf(user), action: 'auth.login', entityType: 'user', entityId: user.id, details: { address: clientAddress(c, deps.config.MC_TRUST_PROXY) } });
+      await appendAudit(tx, {
+        actor: actorOf(user), action: 'auth.login', entityType: 'user', entityId: user.id,
+        details: { address: clientAddress(c, deps.config.MC_TRUST_PROXY) }, workspaceId: workspace.id,
+      });
       return s;
     });
     await resetRateLimit(deps.sql, limits[0]![0]);
@@ -95,7 +98,7 @@ export function authRoutes(deps: AppDeps, renderer: Renderer, cookieName: string
     if (session && user) {
       await deps.sql.begin(async (tx) => {
         await deleteSession(tx, session.id);
-        await appendAudit(tx, { actor: actorOf(user), action: 'auth.logout', entityType: 'user', entityId: user.id });
+        await appendAudit(tx, { actor: actorOf(user), action: 'auth.logout', entityType: 'user', entityId: user.id, workspaceId: c.get('workspace')?.id });
       });
     }
     deleteCookie(c, cookieName, { path: '/', secure: deps.config.MC_COOKIE_SECURE });

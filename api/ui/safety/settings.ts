@@ -8,6 +8,7 @@ import { describeLive, getSafety, isLive, setChannel, setDryRun } from '../../..
 import { CHANNELS } from '../../../core/patterns/schemas';
 import { listApiTokens } from '../../../core/access/tokens';
 import { actorOf, listUsers } from '../../../core/access/users';
+import { getWorkspace, getWorkspaceSettings } from '../../../core/access/workspaces';
 import { ROLES } from '../../../lib/names';
 import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { hasRole, authorize } from '../../middleware/authorize';
@@ -38,12 +39,14 @@ export function settingsPages(deps: AppDeps, renderer: Renderer) {
   const load = async (c: Context<AppEnv>, extra: SettingsExtra = {}) => {
     const q = pageQuery.parse({ uoffset: c.req.query('uoffset'), toffset: c.req.query('toffset') });
     const ws = currentWorkspace(c);
-    const settings = await getSafety(deps.sql, ws.id);
+    const [settings, workspaceInfo, workspaceSettings] = await Promise.all([getSafety(deps.sql, ws.id), getWorkspace(deps.sql, ws), getWorkspaceSettings(deps.sql, ws)]);
     const admin = hasRole(c.get('user'), 'ADMIN');
     const [users, tokens] = admin ? await Promise.all([listUsers(deps.sql, ws), listApiTokens(deps.sql, {}, ws)]) : [[], []];
     return {
       title: 'Settings',
       settings,
+      workspaceInfo,
+      workspaceSettings,
       channels: CHANNELS,
       // Read fresh here (the layout's copy is cached for a second), so the banner matches the switches.
       safety: { live: isLive(settings), summary: describeLive(settings), dryRun: settings.dryRun },
