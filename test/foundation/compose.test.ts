@@ -11,13 +11,32 @@ type Service = {
   environment?: Record<string, string | number>;
   depends_on?: Record<string, { condition: string }> | string[];
   ports?: string[];
+  profiles?: string[];
+  command?: string[];
 };
 const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const s = compose.services;
 
 describe('docker-compose.yml', () => {
   it('runs PostgreSQL, Temporal, its Web UI, the worker and the web server as separate services', () => {
-    expect(Object.keys(s).sort()).toEqual(['postgres', 'temporal', 'temporal-ui', 'web', 'worker']);
+    expect(Object.keys(s).filter((k) => !s[k]!.profiles).sort()).toEqual(['postgres', 'temporal', 'temporal-ui', 'web', 'worker']);
+  });
+
+  it("sketches a tenant on a namespace and a database of its own, in the `tenant` profile only", () => {
+    const tenant = Object.keys(s).filter((k) => s[k]!.profiles?.includes('tenant')).sort();
+    expect(tenant).toEqual(['temporal-namespace-acme', 'web-acme', 'worker-acme']);
+    expect(s['temporal-namespace-acme']!.command!.join(' ')).toMatch(/temporal operator namespace create --namespace acme/);
+    for (const name of ['worker-acme', 'web-acme']) {
+      const env = s[name]!.environment!;
+      expect(env.TEMPORAL_NAMESPACE).toBe('acme');
+      expect(String(env.DATABASE_URL)).toMatch(/@postgres:5432\/mission_control_acme$/);
+      expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233'); // the same cluster, merged from the main services' settings
+      expect(s[name]!.depends_on).toHaveProperty('temporal-namespace-acme');
+    }
+    expect(s['web-acme']!.ports).toEqual(['3001:3000']);
+    const init = readFileSync(new URL('../../deploy/postgres-init/10-tenant-databases.sql', import.meta.url), 'utf8');
+    expect(init).toMatch(/create database mission_control_acme;/);
+    expect((s.postgres as { volumes?: string[] }).volumes).toContain('./deploy/postgres-init:/docker-entrypoint-initdb.d:ro');
   });
 
   it('persists Temporal to the PostgreSQL service', () => {
