@@ -276,9 +276,11 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       let workspaceId: string | undefined;
       try {
         // A paused mission starts nothing, even when its schedule is triggered from outside the app.
-        const [mission] = await sql<{ status: string; name: string; workspaceId: string }[]>`
-          select status, name, workspace_id as "workspaceId" from missions where id = ${input.missionId}`;
+        const [mission] = await sql<{ status: string; name: string; workspaceId: string; archived: boolean }[]>`
+          select m.status, m.name, m.workspace_id as "workspaceId", w.archived_at is not null as archived
+          from missions m join workspaces w on w.id = m.workspace_id where m.id = ${input.missionId}`;
         workspaceId = mission?.workspaceId;
+        if (mission?.archived) throw new Error(`The workspace of mission "${mission.name}" is archived; nothing runs in it.`);
         if (mission?.status === 'paused') {
           const message = `Mission "${mission.name}" is paused; resume it before running it.`;
           if (input.trigger === 'scheduled') {

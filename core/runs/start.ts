@@ -49,6 +49,8 @@ export async function executeMission(
   // start the mission in the workspace it belongs to. The run reads its plan from there alone.
   const mission = ws ? await getMission(sql, req.missionId, ws) : await getMissionAnyWorkspace(sql, req.missionId);
   if (mission.status === 'paused') throw new ConflictError(`Mission "${mission.name}" is paused; resume it before running it.`);
+  const [archived] = await sql<{ name: string }[]>`select name from workspaces where id = ${mission.workspaceId} and archived_at is not null`;
+  if (archived) throw new ConflictError(`The workspace "${archived.name}" is archived; nothing runs in it.`);
   const plan = await buildPlan(sql, req.missionId, { id: mission.workspaceId });
   const workflowId = missionWorkflowId(req.missionId, req.workflowSuffix ?? randomUUID().slice(0, 13));
   const args = newMissionInput({ missionId: req.missionId, trigger: req.trigger, plan, input: req.input, startedBy: req.actor });

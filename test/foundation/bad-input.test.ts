@@ -11,6 +11,7 @@ import {
   HIGH, NUL, badParams, cronQueries, hostileForms, hostileJsonBodies, hostileRawBodies, nulQueries, valueQueryGroups, type Probe,
 } from '../helpers/hostile-input';
 import { apiBodies, uiForms, type Fixtures } from '../helpers/route-bodies';
+import { pool } from '../helpers/route-walk';
 
 let t: TestApp;
 let api: ApiClient;
@@ -123,17 +124,6 @@ async function send(p: Probe, session: Browser): Promise<Response> {
   return t.app.request(p.path, { method: p.method, headers: { ...credentials, ...p.headers }, body: p.body });
 }
 
-async function pool<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  }));
-  return results;
-}
 
 /** Live form checks: they answer a bad value with 200 and the message in the fragment they swap in. */
 const ANSWERS_200_WITH_A_MESSAGE = new Set(['POST /missions/planner/json', 'GET /missions/planner/cron']);

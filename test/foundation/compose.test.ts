@@ -12,7 +12,6 @@ type Service = {
   depends_on?: Record<string, { condition: string }> | string[];
   ports?: string[];
   profiles?: string[];
-  command?: string[];
 };
 const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const s = compose.services;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../core/access/tokens';
 import { listAudit } from '../../core/audit/audit-log';
+import { executeMission } from '../../core/runs/start';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, createTestApp, json, signIn, userWithRole, type ApiClient, type TestApp } from '../helpers/app';
 
@@ -181,5 +182,9 @@ describe('archiving a workspace', () => {
     const [row] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from missions where workspace_id = ${mine.id}`;
     expect(row!.n).toBe(1); // nothing of it is deleted
     expect((await entries(mine.id, 'workspace.archived'))).toHaveLength(1);
+    // Nothing starts in it any more, even by the system's own starts (a trigger, the reconciler).
+    await t.db.sql`update missions set status = 'active' where id = ${mission.id}`;
+    await expect(executeMission(t.db.sql, t.deps.temporal, { missionId: mission.id, trigger: 'triggered', actor: { id: null, name: 'trigger' } }))
+      .rejects.toThrow(/is archived; nothing runs in it/);
   });
 });

@@ -48,14 +48,14 @@ describe('workspaces in the browser', () => {
     await page.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => page.getByLabel('Default model', { exact: true }).inputValue()).toBe('gpt-4');
     await expect.poll(() => page.getByLabel('Time zone').inputValue()).toBe('America/Toronto');
-    const [{ id }] = await t.db.sql<{ id: string }[]>`select id::text from workspaces where name = 'Growth <b>team</b>'`;
-    expect(await getWorkspaceSettings(t.db.sql, { id: id! })).toEqual({ default_llm_config: { provider: 'OpenAI', model: 'gpt-4', temperature: 0.3 }, timezone: 'America/Toronto' });
+    const id = (await t.db.sql<{ id: string }[]>`select id::text from workspaces where name = 'Growth <b>team</b>'`)[0]!.id;
+    expect(await getWorkspaceSettings(t.db.sql, { id })).toEqual({ default_llm_config: { provider: 'OpenAI', model: 'gpt-4', temperature: 0.3 }, timezone: 'America/Toronto' });
 
     // A bad value is refused with the reason on the page, and nothing changes.
     await page.getByLabel('Time zone').fill('Mars/Olympus');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => page.locator('#flash').textContent()).toContain('time zone');
-    expect((await getWorkspaceSettings(t.db.sql, { id: id! })).timezone).toBe('America/Toronto');
+    expect((await getWorkspaceSettings(t.db.sql, { id })).timezone).toBe('America/Toronto');
     consoleErrors.length = 0; // htmx logs the refused request's 400
 
     // Choosing in the header's menu switches at once.

@@ -56,7 +56,8 @@ export function approvalPages(deps: AppDeps, renderer: Renderer) {
       );
       message = { kind: 'ok', text: `${task.name}: ${action.replace(/_/g, ' ')} recorded.` };
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      // A plain form post gets the refusal as a page that says why (and its status); htmx, in the fragment's flash.
+      if (!(err instanceof AppError) || err.status >= 500 || !c.req.header('HX-Request')) throw err;
       message = { kind: 'error', text: err.message };
     }
     const from = str(form, 'from');
