@@ -120,6 +120,20 @@ describe("a workspace's members", () => {
     expect((await entries(mine.id, 'member.removed')).map((e) => e.details)).toEqual([{ username: other.username, role: 'CLOSER' }]);
   });
 
+  it('lose an event stream they had open once removed', async () => {
+    const member = await userWithRole(t, 'VIEWER');
+    expect((await mine.admin.request('POST', '/api/workspace/members', { username: member.username, role: 'VIEWER' })).status).toBe(201);
+    const { token } = await createApiToken(t.db.sql, { userId: member.id, name: 'stream' }, { id: viewer.id, name: viewer.username }, { id: mine.id });
+    const res = await t.app.request('/api/events/stream', { headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: ready');
+    expect((await mine.admin.request('DELETE', `/api/workspace/members/${member.id}`)).status).toBe(200);
+    // The stream ends by itself at its next check (what happened before it, their removal included, may still reach it).
+    while (!(await reader.read()).done);
+    expect((await t.app.request('/api/events/stream', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+  });
+
   it('always keep an active admin', async () => {
     const res = await mine.admin.request('DELETE', `/api/workspace/members/${viewer.id}`);
     expect(res.status).toBe(409);

@@ -8,6 +8,8 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { listEvents, parseCursor, type EventFilter } from '../../../core/events/events';
 import { eventStreamOf, type Subscription } from '../../../core/events/stream';
+import { getSession } from '../../../core/access/sessions';
+import { authenticateToken } from '../../../core/access/tokens';
 import { isConnectionError } from '../../../db/sql';
 import { UnavailableError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
@@ -37,6 +39,19 @@ function filterOf(q: FilterQuery): EventFilter {
 
 /** How often an idle stream sends a comment, so proxies and browsers keep it open. */
 const KEEPALIVE_MS = 15_000;
+/** How often an open stream checks that its credential still lets it read its workspace (a member removed, a token revoked). */
+export const RECHECK_MS = 5_000;
+
+/** Whether the request's session or token would still be let in to its workspace now. */
+function stillAllowed(deps: AppDeps, c: Context<AppEnv>): () => Promise<boolean> {
+  const ws = currentWorkspace(c).id;
+  const session = c.get('session');
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('Authorization') ?? '')?.[1];
+  return async () => {
+    const found = session ? await getSession(deps.sql, session.id) : token ? await authenticateToken(deps.sql, token) : null;
+    return found?.workspace?.id === ws;
+  };
+}
 
 /**
  * Follows the stream as server-sent events: `id` is the event id, `data` the envelope, and `event` its type
@@ -59,12 +74,17 @@ export async function followEvents(deps: AppDeps, c: Context<AppEnv>, q: FilterQ
     // The reconnect delay a browser's EventSource uses after the server went away.
     await sse.writeSSE({ event: 'ready', data: JSON.stringify({ after: after ?? null }), retry: 2000 });
     const keepalive = setInterval(() => void sse.write(': keepalive\n\n').catch(() => sub.close()), KEEPALIVE_MS);
+    // A stream outlives the request that opened it: once its credential no longer admits it, it ends (a database
+    // that does not answer ends nothing; the client reconnecting is authorized again as any request is).
+    const allowed = stillAllowed(deps, c);
+    const recheck = setInterval(() => void allowed().then((ok) => ok || sub.close(), () => undefined), RECHECK_MS);
     try {
       for (let e = await sub.next(); e; e = await sub.next()) {
         await sse.writeSSE({ id: e.id, ...(named ? { event: e.type } : {}), data: JSON.stringify(e) });
       }
     } finally {
       clearInterval(keepalive);
+      clearInterval(recheck);
       sub.close();
     }
   });
