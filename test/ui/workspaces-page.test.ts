@@ -45,7 +45,12 @@ describe('workspaces in the browser', () => {
     await page.getByLabel('Default model', { exact: true }).fill('gpt-4');
     await page.getByLabel('Temperature (0–2, optional)').fill('0.3');
     await page.getByLabel('Time zone').fill('America/Toronto');
+    // Saved once its answer is back (the page then reloads, showing what was kept).
+    const saved = page.waitForResponse((r) => r.url().endsWith('/settings/workspace/settings'));
+    const reloaded = page.waitForEvent('load');
     await page.getByRole('button', { name: 'Save settings' }).click();
+    expect((await saved).status()).toBe(204);
+    await reloaded;
     await expect.poll(() => page.getByLabel('Default model', { exact: true }).inputValue()).toBe('gpt-4');
     await expect.poll(() => page.getByLabel('Time zone').inputValue()).toBe('America/Toronto');
     const id = (await t.db.sql<{ id: string }[]>`select id::text from workspaces where name = 'Growth <b>team</b>'`)[0]!.id;
@@ -57,6 +62,13 @@ describe('workspaces in the browser', () => {
     await expect.poll(() => page.locator('#flash').textContent()).toContain('time zone');
     expect((await getWorkspaceSettings(t.db.sql, { id })).timezone).toBe('America/Toronto');
     consoleErrors.length = 0; // htmx logs the refused request's 400
+
+    // A new name shows in the header once saved.
+    const renamed = page.waitForEvent('load');
+    await page.locator('#ws-rename').fill('Growth');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await renamed;
+    expect(await page.locator('#ws-switch option:checked').textContent()).toBe('Growth');
 
     // Choosing in the header's menu switches at once.
     await page.locator('#ws-switch').selectOption({ label: 'Default' });

@@ -17,7 +17,7 @@ import type { Renderer } from '../../render';
 import { openRunsOf } from '../../routes/access/workspaces';
 import { valid } from '../../validate';
 import { readForm, redirect, str } from '../common';
-import { flash, flashing, formProblem, raw } from '../form-problem';
+import { flash, flashing, formProblem, isHtmx, raw } from '../form-problem';
 
 const idParam = z.object({ id: z.uuid('Not a valid id.') });
 const workspaceId = z.uuid('Choose one of your workspaces.');
@@ -63,15 +63,17 @@ export function workspacePages(deps: AppDeps, renderer: Renderer) {
 
   // ---- the current workspace, on the settings page (admins) ----
 
-  const back = (c: Context<AppEnv>, message: string) => {
+  // Back to the settings page, read anew. htmx follows a redirect to the page it is on plus a #section by
+  // scrolling, without loading it again: its forms go to the page itself; a plain post lands on the section.
+  const back = (c: Context<AppEnv>, section: 'workspace' | 'users', message: string) => {
     flash(c, 'ok', message);
-    return redirect(c, '/settings#workspace');
+    return redirect(c, isHtmx(c) ? '/settings' : `/settings#${section}`);
   };
 
   app.post('/settings/workspace', authorize('ADMIN'), async (c) => {
     const name = str(await readForm(c), 'name');
     const ws = await flashing(c, () => renameWorkspace(deps.sql, currentWorkspace(c), name, actorOf(me(c))));
-    return back(c, `The workspace is now called “${ws.name}”.`);
+    return back(c, 'workspace', `The workspace is now called “${ws.name}”.`);
   });
 
   app.post('/settings/workspace/archive', authorize('ADMIN'), async (c) => {
@@ -95,20 +97,18 @@ export function workspacePages(deps: AppDeps, renderer: Renderer) {
       const clean = llm && Object.fromEntries(Object.entries(llm).filter(([, v]) => v !== undefined));
       return updateWorkspaceSettings(deps.sql, currentWorkspace(c), { default_llm_config: clean, timezone: raw(form, 'timezone') || 'UTC' }, actorOf(me(c)));
     });
-    return back(c, 'Saved the workspace settings.');
+    return back(c, 'workspace', 'Saved the workspace settings.');
   });
 
   app.post('/settings/members', authorize('ADMIN'), async (c) => {
     const form = await readForm(c);
     const user = await flashing(c, () => addMember(deps.sql, currentWorkspace(c), { username: str(form, 'username'), role: role.parse(str(form, 'role')) }, actorOf(me(c))));
-    flash(c, 'ok', `Added ${user.username} (${user.role}).`);
-    return redirect(c, '/settings#users');
+    return back(c, 'users', `Added ${user.username} (${user.role}).`);
   });
 
   app.post('/settings/members/:id/remove', authorize('ADMIN'), valid('param', idParam), async (c) => {
     await flashing(c, () => removeMember(deps.sql, currentWorkspace(c), c.req.valid('param').id, actorOf(me(c))));
-    flash(c, 'ok', 'Removed them from this workspace.');
-    return redirect(c, '/settings#users');
+    return back(c, 'users', 'Removed them from this workspace.');
   });
 
   return app;
