@@ -30,6 +30,14 @@ export async function decide(
   try {
     return await executeRunUpdate(temporal, workflowId, decisionUpdate, [{ taskId: d.taskId, action: d.action, notes: d.notes, output: d.output, actor: actor.name }]);
   } catch (err) {
+    // The run ended before the decision reached it (the decision before this one let it finish): refused, and said why.
+    if (err instanceof AppError && err.code === 'run_ended') {
+      await appendAudit(sql, {
+        actor, action: 'approval.refused', entityType: 'run', entityId: workflowId,
+        details: { taskId: d.taskId, action: d.action, reason: 'the run has already ended', ...(d.notes ? { notes: d.notes } : {}) }, workspaceId: ws?.id,
+      });
+      throw await explain(temporal, workflowId, d.taskId, new UpdateRefusedError(err.message, 'the run has already ended', true));
+    }
     if (!(err instanceof UpdateRefusedError)) throw err;
     if (/no registered handler/i.test(err.reason)) return decideBySignal(temporal, workflowId, d, actor);
     if (err.rejectedByValidator) {
@@ -69,13 +77,12 @@ async function decideBySignal(temporal: TemporalHandle, workflowId: string, d: D
 /** A refusal in the words a person needs: which task, and who decided it already. */
 async function explain(temporal: TemporalHandle, workflowId: string, taskId: string, err: UpdateRefusedError): Promise<AppError> {
   if (err.reason === 'unknown task') return new AppError(404, 'not_found', 'Task in this run was not found.');
-  if (err.reason === 'the run has already ended' || /the run ended/.test(err.reason)) {
-    return new AppError(409, 'run_ended', 'This run has already ended; there is nothing to decide.');
-  }
-  if (err.reason === 'the task is not waiting for a decision' || err.reason === 'the task was already decided') {
+  const ended = err.reason === 'the run has already ended' || /the run ended/.test(err.reason);
+  if (ended || err.reason === 'the task is not waiting for a decision' || err.reason === 'the task was already decided') {
     const p = await temporal.client.workflow.getHandle(workflowId).query(progressQuery).catch(() => null);
     const task = p?.tasks.find((t) => t.id === taskId);
     const last = task?.decisions.at(-1);
+    if (ended && !last) return new AppError(409, 'run_ended', 'This run has already ended; there is nothing to decide.');
     return new AppError(409, 'already_decided', last
       ? `This task was already decided: ${last.action} by ${last.actor}.`
       : `This task is not waiting for a decision${task ? ` (it is ${task.status})` : ''}.`, { status: task?.status ?? null, decision: last ?? null });

@@ -36,8 +36,11 @@ export async function executeRunUpdate<R, A extends [unknown, ...unknown[]]>(
   }
 }
 
+const RUN_ENDED = /already completed|workflow execution.*(not running|completed)/i;
+
 function updateError(err: unknown): Error {
-  if (err instanceof WorkflowNotFoundError) return new NotFoundError('Run');
+  // Temporal answers an Update to a run that has closed as "not found": the run exists, it has ended.
+  if (err instanceof WorkflowNotFoundError && !RUN_ENDED.test(err.message)) return new NotFoundError('Run');
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (err as { code?: number }).code === 4) {
     return new UnavailableError('The run did not answer in time (is a worker running?); nothing was changed. Try again shortly.');
   }
@@ -49,7 +52,7 @@ function updateError(err: unknown): Error {
     return new UpdateRefusedError(`The run refused this: ${reason}.`, reason, byValidator);
   }
   const message = String((err as Error)?.message ?? '');
-  if (/already completed|workflow execution.*(not running|completed)/i.test(message)) {
+  if (RUN_ENDED.test(message)) {
     return new AppError(409, 'run_ended', 'This run has already ended; there is nothing to change.');
   }
   return unavailable(err);
