@@ -37,7 +37,7 @@ export const workspaceSettingsSchema = z.object({
   // The names schedules take (Temporal's), so that a workspace's zone can be any schedule's.
   timezone: text().max(64).superRefine((tz, ctx) => {
     const problem = timeZoneError(tz);
-    if (problem) ctx.addIssue({ code: 'custom', message: `The time zone ${problem}.` });
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${tz}" ${problem}.` });
   }),
 }).strict();
 export type WorkspaceSettings = z.infer<typeof workspaceSettingsSchema>;
