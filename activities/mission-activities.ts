@@ -19,6 +19,7 @@ import { PatternRunError, runPattern } from '../core/patterns/run-pattern';
 import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 import { appendEvent, type EventInput } from '../core/events/events';
+import { actorByName, containerWorkspace, missionWorkspaces } from './run-workspace';
 
 export interface RunTaskInput {
   missionId: string;
@@ -127,15 +128,6 @@ function guarded<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...ar
   };
 }
 
-/** The account named, with its role in the run's workspace (none when it is not a member there). */
-async function actorByName(sql: Sql, name: string, workspaceId: string): Promise<Actor & { role?: string | null; disabled?: boolean }> {
-  const [u] = await sql<{ id: string; username: string; role: string | null; disabled: boolean }[]>`
-    select u.id, u.username, m.role, u.disabled from users u
-    left join memberships m on m.user_id = u.id and m.workspace_id = ${workspaceId}
-    where lower(u.username) = lower(${name})`;
-  return u ? { id: u.id, name: u.username, role: u.role, disabled: u.disabled } : { id: null, name };
-}
-
 export function createMissionActivities(deps: MissionActivityDeps) {
   const { sql, logger } = deps;
 
@@ -151,19 +143,8 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     return row.code;
   };
 
-  // A run belongs to its mission's workspace (which never changes): everything it reads is read there, and
-  // everything it records is kept there. A mission removed since (its last events) is the default workspace's.
-  const workspaces = new Map<string, Promise<string>>();
-  const workspaceOf = (missionId: string): Promise<string> => {
-    let found = workspaces.get(missionId);
-    if (!found) {
-      found = sql<{ id: string }[]>`select coalesce((select workspace_id from missions where id = ${missionId}), mc_default_workspace())::text as id`.then(([r]) => r!.id);
-      found.catch(() => workspaces.delete(missionId));
-      if (workspaces.size >= 1000) workspaces.clear();
-      workspaces.set(missionId, found);
-    }
-    return found;
-  };
+  // A run belongs to its mission's workspace: everything it reads is read there, everything it records kept there.
+  const workspaceOf = missionWorkspaces(sql);
 
   /** Who asked for a run's cancellation and why, from its WorkflowExecutionCancelRequested event. */
   async function cancelRequest(workflowId: string, runId: string): Promise<{ actor: string | null; reason: string | null } | null> {
@@ -310,7 +291,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       // Runs started before this release name no mission here: their container's own workspace is theirs.
       const workspaceId = input.missionId
         ? await workspaceOf(input.missionId)
-        : (await sql<{ id: string }[]>`select coalesce((select workspace_id from containers where id = ${input.containerId}), mc_default_workspace())::text as id`)[0]!.id;
+        : await containerWorkspace(sql, input.containerId);
       const candidates = await loadCandidates(sql, input.containerId, { id: workspaceId });
       if (!candidates.length) {
         throw ApplicationFailure.create({ type: 'Validation', message: 'The container has no active pattern to choose from.', nonRetryable: true });
