@@ -70,6 +70,9 @@ describe('workspaces in the browser', () => {
     await renamed;
     expect(await page.locator('#ws-switch option:checked').textContent()).toBe('Growth');
 
+    // With several workspaces, the header still leads to them all.
+    expect(await page.locator('.ws-menu a[href="/workspaces"]').textContent()).toBe('All');
+
     // Choosing in the header's menu switches at once.
     await page.locator('#ws-switch').selectOption({ label: 'Default' });
     await page.waitForURL(`${web.url}/`);
