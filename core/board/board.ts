@@ -92,8 +92,8 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
 }
 
 export interface BoardLoader {
-  /** One workspace's board (`fresh` loads anew, and shares that load from then on). */
-  (filters: BoardFilters, opts?: { fresh?: boolean }, ws?: RunWorkspace): Promise<Board>;
+  /** One workspace's board (`fresh` loads anew, `'in-flight'` joins a load in flight; either is shared from then on). */
+  (filters: BoardFilters, opts?: { fresh?: boolean | 'in-flight' }, ws?: RunWorkspace): Promise<Board>;
   /** Drops every loaded board (an event said runs or missions changed). */
   invalidate(): void;
 }
@@ -106,7 +106,7 @@ export interface BoardLoader {
 export function createBoardLoader(sql: Sql, temporal: TemporalHandle, opts: { ttlMs?: number } = {}): BoardLoader {
   const boards = new LiveCache<Board>(opts.ttlMs ?? BOARD_TTL_MS, 200);
   // The workspace is in the key: a board is never served to another workspace's viewers.
-  const loader = (filters: BoardFilters, o: { fresh?: boolean } = {}, ws?: RunWorkspace) =>
+  const loader = (filters: BoardFilters, o: { fresh?: boolean | 'in-flight' } = {}, ws?: RunWorkspace) =>
     boards.get(`${ws?.id ?? ''}|${JSON.stringify(filters)}`, () => loadBoard(sql, temporal, filters, ws), o);
   return Object.assign(loader, { invalidate: () => boards.clear() });
 }

@@ -14,7 +14,7 @@
 export const SETTLE_MS = 1000;
 
 export class LiveCache<V> {
-  private readonly entries = new Map<string, { at: number; value: Promise<V> }>();
+  private readonly entries = new Map<string, { at: number; value: Promise<V>; pending: boolean }>();
   /** When each key (or, for clear(), every key) last changed. */
   private readonly changed = new Map<string, number>();
   private clearedAt = -Infinity;
@@ -24,15 +24,24 @@ export class LiveCache<V> {
     private readonly maxEntries = 500,
   ) {}
 
-  /** The cached value, or `load()` once for every caller that asks until it settles and for ttlMs after. */
-  get(key: string, load: () => Promise<V>, opts: { fresh?: boolean } = {}): Promise<V> {
+  /**
+   * The cached value, or `load()` once for every caller that asks until it settles and for ttlMs after.
+   * `fresh` loads anew. `fresh: 'in-flight'` takes no value already loaded but joins a load still in flight
+   * (begun since the key's last change): a caller opening a page gets nothing older than that load's start,
+   * and many openings at once cost one load. (Not after the caller's own change: that load may predate it.)
+   */
+  get(key: string, load: () => Promise<V>, opts: { fresh?: boolean | 'in-flight' } = {}): Promise<V> {
     const hit = this.entries.get(key);
-    if (!opts.fresh && hit && Date.now() < this.expiry(key, hit.at)) return hit.value;
+    const usable = !hit ? false : opts.fresh === 'in-flight' ? hit.pending : !opts.fresh && Date.now() < this.expiry(key, hit.at);
+    if (usable) return hit!.value;
     if (this.entries.size >= this.maxEntries) this.entries.clear(); // many distinct keys: start over rather than grow
-    const entry = { at: Date.now(), value: load() };
+    const entry = { at: Date.now(), value: load(), pending: true };
     this.entries.set(key, entry);
     // A failed load is not kept: the next viewer tries again.
-    entry.value.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
+    entry.value.then(() => void (entry.pending = false), () => {
+      entry.pending = false;
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
     return entry.value;
   }
 

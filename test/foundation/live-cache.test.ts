@@ -23,6 +23,27 @@ describe('a live cache', () => {
     expect(await cache.get('k', c.load)).toBe(2);
   });
 
+  it("'in-flight' joins a load still under way, never one already done, and not one begun before a change", async () => {
+    const cache = new LiveCache<number>(5000);
+    let loads = 0;
+    const resolvers: (() => void)[] = [];
+    const slow = () => new Promise<number>((resolve) => { const n = ++loads; resolvers.push(() => resolve(n)); });
+    const first = cache.get('k', slow, { fresh: 'in-flight' });
+    const joined = cache.get('k', slow, { fresh: 'in-flight' });
+    expect(loads).toBe(1);
+    resolvers.shift()!();
+    expect(await Promise.all([first, joined])).toEqual([1, 1]);
+    const afterDone = cache.get('k', slow, { fresh: 'in-flight' }); // the first load is done: a new one
+    expect(loads).toBe(2);
+    cache.drop('k'); // a change while it is in flight: it may predate the change
+    const afterChange = cache.get('k', slow, { fresh: 'in-flight' });
+    expect(loads).toBe(3);
+    resolvers.shift()!();
+    resolvers.shift()!();
+    expect(await Promise.all([afterDone, afterChange])).toEqual([2, 3]);
+    expect(await cache.get('k', slow)).toBe(3); // a plain get shares what the last load read
+  });
+
   it('keeps a value read just after its key changed only until the change has settled', async () => {
     const cache = new LiveCache<number>(5000);
     const c = counter();

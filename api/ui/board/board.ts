@@ -42,8 +42,9 @@ export function boardRoutes(deps: AppDeps, renderer: Renderer) {
   const board = async (c: Context<AppEnv>, filters: Omit<z.infer<typeof boardQuery>, 'v'>) => {
     const fragment = c.req.header('HX-Request') === 'true';
     const ws = currentWorkspace(c);
-    // Live refreshes (every board of the workspace an event woke) share one load; opening or filtering the board loads afresh.
-    const data = await loadBoard(filters, { fresh: !c.req.header('X-Live-Refresh') }, ws);
+    // Live refreshes (every board of the workspace an event woke) share one load; opening or filtering the board
+    // loads afresh, or joins a load of the same board already in flight (begun since the last event).
+    const data = await loadBoard(filters, { fresh: c.req.header('X-Live-Refresh') ? false : 'in-flight' }, ws);
     const version = contentVersion(data);
     if (fragment && c.req.query('v') === version) return c.body(null, 204);
     // Only the full page shows the filters' container list and the feed.
