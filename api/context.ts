@@ -33,6 +33,8 @@ export interface AppEnv {
     /** Null when signed out, or signed in but no longer a member of the session's or token's workspace. */
     workspace: CurrentWorkspace | null;
     session: { id: string; csrfToken: string } | null;
+    /** The agent an agent token (`mca_…`) speaks for, on the agent protocol's routes only (/api/agent/*). */
+    agent: { id: string; name: string; workspaceId: string; keyVersion: number } | null;
   };
 }
 
@@ -41,6 +43,18 @@ export function currentWorkspace(c: Context<AppEnv>): CurrentWorkspace {
   const ws = c.get('workspace');
   if (!ws) throw new ForbiddenError('You are not a member of this workspace.');
   return ws;
+}
+
+/** The agent protocol's routes: agent tokens only (client/agent/protocol.ts). */
+export function isAgentPath(path: string): boolean {
+  return path === '/api/agent' || path.startsWith('/api/agent/');
+}
+
+/** The agent a request speaks for: authorize('agent') has made sure there is one. */
+export function currentAgent(c: Context<AppEnv>): NonNullable<AppEnv['Variables']['agent']> {
+  const agent = c.get('agent');
+  if (!agent) throw new ForbiddenError('This route takes an agent token.');
+  return agent;
 }
 
 /** API routes answer JSON; everything else is the HTML UI. */

@@ -6,6 +6,7 @@ import { createAdapters } from '../activities/adapters';
 import { createSandbox } from '../activities/sandbox';
 import { seedExamples } from '../core/missions/examples';
 import { startReconciler } from '../core/schedules/reconcile';
+import { startPresenceSweeper } from '../core/agents/presence';
 import { eventStreamOf } from '../core/events/stream';
 import { prepareDatabase } from '../core/system/setup';
 import { loadConfig } from '../lib/config';
@@ -31,11 +32,14 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
   const shown = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
   // What PostgreSQL committed and Temporal missed is applied here, on every web replica (safely).
   const reconciler = startReconciler(deps);
+  // Agents that stopped heartbeating go OFFLINE (on every replica, safely).
+  const sweeper = startPresenceSweeper({ sql: deps.sql, logger: deps.logger, metricsRetentionHours: deps.config.MC_AGENT_METRICS_RETENTION_HOURS });
   return {
     url: `http://${shown}:${port}`,
     port,
     close: async () => {
       await reconciler.stop();
+      await sweeper.stop();
       await eventStreamOf(deps.sql, deps.logger).stop(); // ends every live page's stream
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

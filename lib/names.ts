@@ -11,6 +11,8 @@ export const SEARCH_ATTRIBUTES = {
   missionStatus: 'MissionStatus',
   missionTrigger: 'MissionTrigger',
   workspaceId: 'WorkspaceId',
+  /** The agent a command workflow (agentCommandWorkflow) is for. */
+  agentId: 'AgentId',
 } as const;
 
 export const MISSION_STATUSES = ['Running', 'Paused', 'NeedsApproval', 'Completed', 'Failed', 'Cancelled'] as const;

@@ -1,2 +1,3 @@
 // Every workflow the worker registers. Deterministic code only.
 export { missionWorkflow } from './mission-workflow';
+export { agentCommandWorkflow } from './agent-command-workflow';

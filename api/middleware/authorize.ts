@@ -6,8 +6,11 @@ import { ForbiddenError, UnauthorizedError } from '../../lib/errors';
 import { ROLE_RANK, type Role } from '../../lib/names';
 import { isJsonPath, type AppEnv } from '../context';
 
-/** `signed-in`: anyone signed in, a member of the request's workspace or not (choosing another workspace). */
-export type Access = 'public' | 'signed-in' | Role;
+/**
+ * `signed-in`: anyone signed in, a member of the request's workspace or not (choosing another workspace).
+ * `agent`: an agent, by its agent token (the agent protocol); never a user.
+ */
+export type Access = 'public' | 'signed-in' | 'agent' | Role;
 
 export const ACCESS = Symbol.for('mission-control.access');
 
@@ -16,6 +19,10 @@ export type AuthorizeMiddleware = MiddlewareHandler<AppEnv> & { [ACCESS]: Access
 export function authorize(access: Access): AuthorizeMiddleware {
   const handler: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (access === 'public') return next();
+    if (access === 'agent') {
+      if (c.get('agent')) return next();
+      throw new UnauthorizedError('The agent protocol takes an agent token: "Authorization: Bearer mca_…" (shown once when the agent was registered).');
+    }
     const user = c.get('user');
     if (!user) {
       if (isJsonPath(c.req.path)) throw new UnauthorizedError('Send an API token as "Authorization: Bearer <token>".');

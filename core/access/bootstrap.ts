@@ -59,11 +59,16 @@ export async function ensureAdmin(
 }
 
 /** The secret that signs session cookies: from the environment, else generated once and kept in the database. */
-export async function sessionSecret(sql: Sql, fromEnv?: string): Promise<string> {
+export function sessionSecret(sql: Sql, fromEnv?: string): Promise<string> {
+  return instanceSecret(sql, 'session_secret', fromEnv);
+}
+
+/** A secret of this instance: from the environment, else generated once and kept in the settings table under `key`. */
+export async function instanceSecret(sql: Sql, key: string, fromEnv?: string): Promise<string> {
   if (fromEnv) return fromEnv;
   await sql`
-    insert into settings (key, value) values ('session_secret', ${sql.json(randomSecret(48))})
+    insert into settings (key, value) values (${key}, ${sql.json(randomSecret(48))})
     on conflict (key) do nothing`;
-  const [row] = await sql<{ value: string }[]>`select value from settings where key = 'session_secret'`;
+  const [row] = await sql<{ value: string }[]>`select value from settings where key = ${key}`;
   return row!.value;
 }

@@ -10,7 +10,7 @@ import { ADMIN_PASSWORD, ORIGIN, apiClient, createTestApp, json, signIn, userWit
 import {
   HIGH, NUL, badParams, cronQueries, hostileForms, hostileJsonBodies, hostileRawBodies, nulQueries, valueQueryGroups, type Probe,
 } from '../helpers/hostile-input';
-import { apiBodies, uiForms, type Fixtures } from '../helpers/route-bodies';
+import { apiBodies, uiForms, type AgentFixtures, type Fixtures } from '../helpers/route-bodies';
 import { pool } from '../helpers/route-walk';
 
 let t: TestApp;
@@ -37,12 +37,21 @@ async function makeFixtures(prefix: string) {
   return { containerId, patternId, missionId: mission.id, taskId: mission.tasks[0].id, userId: user.id, tokenId: apiToken.id };
 }
 
+async function makeAgentFixtures(): Promise<AgentFixtures> {
+  const { definition } = await created(await api.request('POST', '/api/agent-definitions', { name: 'Walked kind', status: 'active', commands: [{ type: 'COLLECT_DIAGNOSTICS' }] }));
+  const { agent, token } = await created(await api.request('POST', '/api/agents', { name: 'walked-agent', definitionId: definition.id }));
+  const { configuration } = await created(await api.request('POST', '/api/agent-configurations', { definitionId: definition.id, name: 'Walked config', yaml: 'a: 1\n' }));
+  await created(await apiClient(t, token).request('POST', '/api/agent/hello', {}));
+  return { definitionId: definition.id, agentId: agent.id, configurationId: configuration.id, token };
+}
+
 beforeAll(async () => {
-  t = await createTestApp({ MC_INJECT_RATE_LIMIT: '1000' });
+  t = await createTestApp({ MC_INJECT_RATE_LIMIT: '1000', MC_AGENT_REQUEST_RATE_LIMIT: '100000' });
   api = apiClient(t, ADMIN_TOKEN);
   admin = await signIn(t, 'admin', ADMIN_PASSWORD);
   Object.assign(fx, await makeFixtures('main'));
   fx.spare = await makeFixtures('spare');
+  fx.agent = await makeAgentFixtures();
   fx.workflowId = `mission-${fx.missionId}-not-a-run`;
 });
 afterAll(async () => t?.close());
@@ -60,8 +69,10 @@ function paramValue(name: string, method: string, path: string): string {
     containers: ids.containerId, patterns: ids.patternId, missions: ids.missionId, users: ids.userId, tokens: ids.tokenId,
     alerts: '00000000-0000-4000-8000-000000000000', settings: /tokens/.test(path) ? ids.tokenId : ids.userId,
   };
+  const agents: Record<string, string | undefined> = { '/api/agents/': fx.agent?.agentId, '/api/agent-definitions/': fx.agent?.definitionId, '/api/agent-configurations/': fx.agent?.configurationId };
+  const agentArea = Object.entries(agents).find(([prefix]) => path.startsWith(prefix))?.[1];
   return ({ taskId: ids.taskId, version: '1', workflowId: fx.workflowId, missionId: ids.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
-    ?? byArea[area ?? ''] ?? 'x';
+    ?? agentArea ?? byArea[area ?? ''] ?? 'x';
 }
 
 const fill = (method: string, path: string, over: Record<string, string> = {}) =>
@@ -118,8 +129,10 @@ function probes(routes: { method: string; path: string }[]): { list: Probe[]; gr
 
 /** Sends a probe with the admin's credentials: the bearer token for JSON paths, the session and CSRF token for pages. */
 async function send(p: Probe, session: Browser): Promise<Response> {
-  const credentials: Record<string, string> = isJsonPath(p.path.split('?')[0]!)
-    ? { Authorization: `Bearer ${ADMIN_TOKEN}` }
+  const path = p.path.split('?')[0]!;
+  // The agent protocol takes the walk's agent's token; every other JSON path the admin's.
+  const credentials: Record<string, string> = isJsonPath(path)
+    ? { Authorization: `Bearer ${path.startsWith('/api/agent/') ? fx.agent!.token : ADMIN_TOKEN}` }
     : { Cookie: session.cookie, Origin: ORIGIN, ...(p.method === 'GET' ? {} : { 'X-CSRF-Token': session.csrf }) };
   return t.app.request(p.path, { method: p.method, headers: { ...credentials, ...p.headers }, body: p.body });
 }

@@ -4,7 +4,10 @@
 
 type Ids = Record<'containerId' | 'patternId' | 'missionId' | 'taskId' | 'userId' | 'tokenId', string>;
 /** `workspaceId`: the caller's own workspace (the switch's target); another's id when absent. */
-export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string };
+export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string; agent?: AgentFixtures };
+
+/** An agent definition, an agent (with its token) and a configuration, for the agent routes. */
+export interface AgentFixtures { definitionId: string; agentId: string; configurationId: string; token: string }
 
 const CODE = 'async (input, ctx) => ({ ok: true })';
 
@@ -41,8 +44,39 @@ export const apiBodies = (fx: Fixtures): Record<string, Record<string, unknown>>
     'POST /api/schedules/:missionId/backfill': { start: '2026-01-10T10:30:00Z', end: '2026-01-10T12:30:00Z', overlap: 'allow_all' },
     'POST /api/runs/cancel': { workflowIds: [fx.workflowId], reason: 'r' },
     'POST /api/alerts/:id/ack': {},
+    ...agentBodies(fx),
   };
 };
+
+/** Agents' definitions, agents, configurations, commands, and the agent protocol's own bodies. */
+function agentBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
+  const version = {
+    description: 'd', capabilities: ['diagnostics'], note: 'n',
+    commands: [{ type: 'COLLECT_DIAGNOSTICS', description: 'd', payloadSchema: { type: 'object', properties: { a: { type: 'string', maxLength: 5 } } }, role: 'OPERATOR', timeoutMs: 5000 }],
+    inputsSchema: { type: 'object' }, outputsConfig: [{ key: 'summary', type: 'md', description: 'd' }], triggersConfig: [{ type: 'event', config: { on: 'x' } }], configSchema: { type: 'object' },
+  };
+  const definitionId = fx.agent?.definitionId ?? fx.spare.containerId; // without agent fixtures, an id of the right shape
+  return {
+    'POST /api/agent-definitions': { ...version, name: 'Fuzzed kind', category: 'test', status: 'active' },
+    'PATCH /api/agent-definitions/:id': { name: 'Renamed kind', category: 'test', status: 'deprecated' },
+    'POST /api/agent-definitions/:id/versions': version,
+    'POST /api/agents': { name: 'fuzzed-agent', definitionId, kind: 'http', heartbeatIntervalMs: 5000, capabilities: ['x'], metadata: { a: 'b' } },
+    'PATCH /api/agents/:id': { name: 'renamed-agent', heartbeatIntervalMs: 5000, capabilities: ['x'], metadata: { a: 'b' } },
+    'POST /api/agents/:id/token': {}, 'POST /api/agents/:id/pause': { reason: 'r' }, 'POST /api/agents/:id/resume': {},
+    'PUT /api/agents/:id/configuration': { configurationId: null },
+    'POST /api/agents/:id/commands': { type: 'COLLECT_DIAGNOSTICS', payload: { a: 'b' }, timeoutMs: 5000, wait: 0 },
+    'POST /api/agent-configurations': { definitionId, name: 'Fuzzed config', description: 'd', yaml: 'region: eu\n' },
+    'POST /api/agent-configurations/:id/versions': { yaml: 'region: us\n', note: 'n' },
+    'POST /api/agent/hello': { version: '1', capabilities: ['x'], metadata: { a: 'b' }, heartbeatIntervalMs: 5000, kind: 'http' },
+    'POST /api/agent/heartbeat': { sessionId: fx.spare.userId, status: 'IDLE', currentTask: 't', resourceUsage: {} },
+    'POST /api/agent/goodbye': {},
+    'POST /api/agent/commands/:id/result': { ok: true, result: { a: 'b' } },
+    // Metric and usage values are any finite number: the walk's base bodies leave them out (it would call 0.5 hostile).
+    'POST /api/agent/metrics': { samples: [{ at: '2026-01-01T00:00:00Z', values: {} }] },
+    'POST /api/agent/events': { events: [{ type: 'sync.done', severity: 'info', message: 'm', payload: { a: 'b' } }] },
+    'POST /api/agent/configurations/:version/ack': { status: 'applied', message: 'm' },
+  };
+}
 
 /** A valid form for each page route that takes one, by path. */
 export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> => {

@@ -1,0 +1,188 @@
+// The agent protocol over plain HTTP (client/agent/protocol.ts), for agents in
+// any language: hello, heartbeats, a server-sent-events stream of work
+// (commands, configuration, control), and posts of results, metrics and events.
+// Agent tokens only; an agent acts on itself and nothing else.
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { ActivityNotFoundError } from '@temporalio/client';
+import { SIGNATURE_ALGORITHM, SIGNATURE_VERSION, agentTaskQueue, type HelloResponse, type StreamFrames } from '../../../client/agent/protocol';
+import { authenticateAgentToken } from '../../../core/agents/agents';
+import { answerableCommand, markDelivered, openCommandFrames } from '../../../core/agents/commands';
+import { acknowledgeConfiguration, pendingConfiguration } from '../../../core/agents/configurations';
+import { getDefinition } from '../../../core/agents/definitions';
+import { recordMetrics } from '../../../core/agents/metrics';
+import { goodbye, heartbeat, hello } from '../../../core/agents/presence';
+import { agentEventsSchema, commandResultSchema, configurationAckSchema, heartbeatSchema, helloSchema, metricsSchema } from '../../../core/agents/schemas';
+import { appendEvent } from '../../../core/events/events';
+import { eventStreamOf, type Subscription } from '../../../core/events/stream';
+import { isConnectionError } from '../../../db/sql';
+import { ConflictError, RateLimitedError, UnavailableError } from '../../../lib/errors';
+import { currentAgent, type AppDeps, type AppEnv } from '../../context';
+import { authorize } from '../../middleware/authorize';
+import { valid } from '../../validate';
+import { RECHECK_MS } from '../events/events';
+
+/** How often an open stream looks for work without being woken (a missed wake-up costs this much at most). */
+const LOOK_MS = 5_000;
+const KEEPALIVE_MS = 15_000;
+
+/** Requests from one agent, per process: `perSecond` with bursts of twice that, so a runaway agent cannot flood the database. */
+class AgentBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly perSecond: number) {}
+  take(agentId: string): void {
+    const now = Date.now();
+    const burst = this.perSecond * 2;
+    const b = this.buckets.get(agentId) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    if (b.tokens < 1) throw new RateLimitedError(1);
+    b.tokens -= 1;
+    if (this.buckets.size > 10_000) this.buckets.clear();
+    this.buckets.set(agentId, b);
+  }
+}
+
+export function agentProtocolRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const buckets = new AgentBuckets(deps.config.MC_AGENT_REQUEST_RATE_LIMIT);
+  const agent = authorize('agent');
+  app.use('*', agent, async (c, next) => {
+    buckets.take(currentAgent(c).id);
+    return next();
+  });
+
+  app.post('/hello', agent, valid('json', helloSchema), async (c) => {
+    const me = currentAgent(c);
+    const { agent: a, sessionId } = await hello(deps.sql, me.id, c.req.valid('json'));
+    const def = await getDefinition(deps.sql, a.definitionId, { id: a.workspaceId });
+    const body: HelloResponse = {
+      agent: { id: a.id, name: a.name, workspaceId: a.workspaceId, status: a.status, definition: { id: def.id, name: def.name, version: def.currentVersion } },
+      sessionId, heartbeatIntervalMs: a.heartbeatIntervalMs, taskQueue: agentTaskQueue(a.id),
+      signing: { algorithm: SIGNATURE_ALGORITHM, version: SIGNATURE_VERSION }, commands: def.commands,
+    };
+    return c.json(body);
+  });
+
+  app.post('/heartbeat', agent, valid('json', heartbeatSchema), async (c) => c.json(await heartbeat(deps.sql, currentAgent(c).id, c.req.valid('json'))));
+
+  app.post('/goodbye', agent, async (c) => {
+    await goodbye(deps.sql, currentAgent(c).id);
+    return c.json({ status: 'OFFLINE' });
+  });
+
+  app.post('/commands/:id/result', agent, valid('param', z.object({ id: z.uuid('Not a valid command id.') })), valid('json', commandResultSchema), async (c) => {
+    const { taskToken } = await answerableCommand(deps.sql, c.req.valid('param').id, currentAgent(c).id);
+    try {
+      // The workflow takes it from here: it writes the outcome once and answers whoever waits for it.
+      await deps.temporal.client.activity.complete(new Uint8Array(taskToken), c.req.valid('json'));
+    } catch (err) {
+      if (err instanceof ActivityNotFoundError) throw new ConflictError('This command is already settled (answered, timed out or cancelled).', { code: 'settled' });
+      throw err;
+    }
+    return c.json({ accepted: true });
+  });
+
+  app.post('/metrics', agent, valid('json', metricsSchema), async (c) => {
+    const me = currentAgent(c);
+    return c.json({ accepted: await recordMetrics(deps.sql, { id: me.id, workspaceId: me.workspaceId }, c.req.valid('json').samples) });
+  });
+
+  app.post('/events', agent, valid('json', agentEventsSchema), async (c) => {
+    const me = currentAgent(c);
+    const { events } = c.req.valid('json');
+    await deps.sql.begin(async (tx) => {
+      for (const e of events) {
+        await appendEvent(tx, {
+          type: `agent.reported.${e.type}`, entityType: 'agent', entityId: me.id, actor: `agent:${me.name}`, workspaceId: me.workspaceId,
+          payload: { severity: e.severity, ...(e.message ? { message: e.message } : {}), ...(e.payload ?? {}) },
+        });
+      }
+    });
+    return c.json({ accepted: events.length });
+  });
+
+  app.post('/configurations/:version/ack', agent, valid('param', z.object({ version: z.coerce.number().int().min(1) })), valid('json', configurationAckSchema), async (c) => {
+    const ack = c.req.valid('json');
+    await acknowledgeConfiguration(deps.sql, currentAgent(c).id, c.req.valid('param').version, ack);
+    return c.json({ status: ack.status });
+  });
+
+  app.get('/stream', agent, (c) => streamWork(deps, c));
+  return app;
+}
+
+/** The stream of an agent's work: what is open for it now, then whatever an event says changed. */
+async function streamWork(deps: AppDeps, c: Context<AppEnv>) {
+  const me = currentAgent(c);
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
+  let sub: Subscription;
+  let session: string | null;
+  try {
+    const [row] = await deps.sql<{ session: string | null }[]>`select session_id as session from agents where id = ${me.id} and deleted_at is null`;
+    session = row?.session ?? null;
+    sub = await eventStreamOf(deps.sql, deps.logger).subscribe({ entityType: 'agent', entityId: me.id }, undefined, { id: me.workspaceId });
+  } catch (err) {
+    if (isConnectionError(err)) throw new UnavailableError('The work stream cannot be opened right now (the database is unreachable); try again shortly.');
+    throw err;
+  }
+  if (!session) {
+    sub.close();
+    throw new ConflictError('Say hello first (POST /api/agent/hello): the stream belongs to a session.', { code: 'no_session' });
+  }
+  c.header('Cache-Control', 'no-store');
+  c.header('X-Accel-Buffering', 'no');
+  return streamSSE(c, async (sse) => {
+    sse.onAbort(() => sub.close());
+    const send = <K extends keyof StreamFrames>(event: K, data: StreamFrames[K], id?: string) => sse.writeSSE({ event, data: JSON.stringify(data), ...(id ? { id } : {}) });
+    await sse.writeSSE({ event: 'ready', data: JSON.stringify({ agentId: me.id, sessionId: session }), retry: 2000 });
+    const keepalive = setInterval(() => void sse.write(': keepalive\n\n').catch(() => sub.close()), KEEPALIVE_MS);
+    const recheck = setInterval(() => void authenticateAgentToken(deps.sql, token).then((ok) => ok || sub.close(), () => undefined), RECHECK_MS);
+    const look = lookForWork(deps, me.id, session!, send);
+    try {
+      let woken = sub.next();
+      for (;;) {
+        if (!(await look())) break;
+        const timer = new Promise<'timer'>((resolve) => setTimeout(() => resolve('timer'), LOOK_MS).unref());
+        const why = await Promise.race([woken, timer]);
+        if (why === null) break; // the subscription ended (closed, or the server is stopping)
+        if (why !== 'timer') woken = sub.next();
+      }
+    } catch (err) {
+      if (!sse.aborted) deps.logger.warn({ err: (err as Error).message, agentId: me.id }, 'agent stream ended');
+    } finally {
+      clearInterval(keepalive);
+      clearInterval(recheck);
+      sub.close();
+    }
+  });
+}
+
+/** One look: sends what this connection has not sent yet; false once the stream should end (superseded, removed). */
+function lookForWork(deps: AppDeps, agentId: string, session: string, send: <K extends keyof StreamFrames>(event: K, data: StreamFrames[K], id?: string) => Promise<void>) {
+  const sent = new Set<string>();
+  let paused: boolean | null = null;
+  let config: string | null = null;
+  return async (): Promise<boolean> => {
+    const [a] = await deps.sql<{ session: string | null; paused: boolean }[]>`
+      select session_id as session, paused_at is not null as paused from agents where id = ${agentId} and deleted_at is null`;
+    if (!a) return false;
+    if (a.session !== session) {
+      await send('superseded', { sessionId: session });
+      return false;
+    }
+    if (a.paused !== paused) await send('control', { paused: (paused = a.paused) });
+    const pending = await pendingConfiguration(deps.sql, agentId);
+    const key = pending ? `${pending.configurationId}/${pending.version}` : null;
+    if (pending && key !== config) await send('configuration', pending, `configuration:${key}`);
+    config = key;
+    const frames = (await openCommandFrames(deps.sql, agentId)).filter((f) => !sent.has(f.id));
+    for (const f of frames) {
+      await send('command', { signed: f.signed, signature: f.signature }, `command:${f.id}`);
+      sent.add(f.id);
+    }
+    await markDelivered(deps.sql, frames.map((f) => f.id));
+    return true;
+  };
+}
