@@ -12,8 +12,14 @@ import type { SignedFrame } from '../client/agent/protocol';
 import { agentSigningKey } from '../core/agents/agents';
 import { prepareCommand, settleCommand, type CommandOutcome } from '../core/agents/commands';
 import { wakeAgent } from '../core/agents/configurations';
+import { SchemaMismatchError } from '../core/agents/json-schema';
+import { dispatchAgentTask } from '../core/agents/tasks';
+import { earlierOutputs } from '../core/runs/outputs';
+import type { Actor } from '../core/audit/audit-log';
 import type { AgentCommandInput } from '../workflows/agent-command-workflow';
-import { actorByName } from './run-workspace';
+import type { PinnedAgent } from '../workflows/messages';
+import type { RunTaskResult } from './mission-activities';
+import { actorByName, missionWorkspaces } from './run-workspace';
 
 export interface PreparedCommand {
   commandId: string;
@@ -22,6 +28,28 @@ export interface PreparedCommand {
   expiresAt: string;
   frame: SignedFrame;
 }
+
+export interface AgentTaskInput {
+  missionId: string;
+  missionName: string;
+  trigger: string;
+  taskId: string;
+  taskName: string;
+  order: number;
+  execSeq: number;
+  agent: PinnedAgent;
+  input: unknown;
+  notes: string[];
+  runInput: unknown;
+  earlier?: { before: number; excluded: string[] };
+  maxAttempts: number;
+  startedBy: Actor | null;
+  requiresApproval: boolean;
+}
+
+/** How often an attempt with no agent to take it looks again, and for how long at least (the task's timeout, if longer). */
+const NO_AGENT_RETRY_MS = 2000;
+const NO_AGENT_PATIENCE_MS = 60_000;
 
 export interface AgentActivityDeps {
   sql: Sql;
@@ -38,6 +66,7 @@ function commandIdOf(workflowId: string, runId: string): string {
 export function createAgentActivities(deps: AgentActivityDeps) {
   const { sql } = deps;
   const instanceKey = () => agentSigningKey(sql, deps.signingKey);
+  const workspaceOf = missionWorkspaces(sql);
 
   return {
     async prepareAgentCommand(input: AgentCommandInput): Promise<PreparedCommand> {
@@ -82,6 +111,38 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         returning agent_id as "agentId", workspace_id as "workspaceId"`;
       if (!row) throw ApplicationFailure.create({ type: 'CommandSettled', message: 'The command is already settled.', nonRetryable: true });
       await wakeAgent(sql, row.agentId, row.workspaceId, `command/${input.commandId}/${attempt}`);
+      throw new CompleteAsyncError();
+    },
+
+    /** One attempt of a mission task on an agent: dispatched here, completed by the agent's answer (api/routes/agents/protocol.ts). */
+    async runAgentTask(input: AgentTaskInput): Promise<RunTaskResult> {
+      const info = Context.current().info;
+      const { workflowId, runId } = info.workflowExecution!;
+      const workspaceId = await workspaceOf(input.missionId);
+      const previous = input.earlier ? await earlierOutputs(sql, workflowId, input.earlier.before, input.earlier.excluded) : {};
+      let outcome;
+      try {
+        outcome = await dispatchAgentTask(sql, {
+          workflowId, runId, attempt: info.attempt, missionId: input.missionId, missionName: input.missionName, trigger: input.trigger,
+          taskId: input.taskId, taskName: input.taskName, order: input.order, execSeq: input.execSeq, requiresApproval: input.requiresApproval,
+          maxAttempts: input.maxAttempts, startedBy: input.startedBy?.name ?? null, agent: input.agent, input: input.input,
+          context: { previous, notes: input.notes.length ? input.notes.join('\n\n') : null, runInput: input.runInput }, taskToken: info.taskToken,
+        }, workspaceId, await instanceKey());
+      } catch (err) {
+        if (err instanceof SchemaMismatchError || err instanceof AppError) {
+          throw ApplicationFailure.create({ type: 'Validation', message: err.message, nonRetryable: true, details: [{ kind: 'input', attempt: info.attempt }] });
+        }
+        throw err;
+      }
+      if ('replayed' in outcome) return { outputRef: outcome.replayed.outputRef, durationMs: 0, attempt: outcome.replayed.attempt, outbound: [], replayed: true };
+      if ('noAgent' in outcome) {
+        const waited = Date.now() - info.scheduledTimestampMs;
+        const patience = Math.max(NO_AGENT_PATIENCE_MS, input.agent.config.timeout);
+        throw ApplicationFailure.create({
+          type: 'NoAgent', message: `No agent took "${input.taskName}": ${outcome.noAgent}.`, nonRetryable: waited >= patience,
+          nextRetryDelay: NO_AGENT_RETRY_MS, details: [{ kind: 'no_agent', attempt: info.attempt }],
+        });
+      }
       throw new CompleteAsyncError();
     },
 

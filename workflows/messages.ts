@@ -20,6 +20,20 @@ export interface PinnedPattern {
   config: { timeout: number; retryCount: number; failureAction: 'skip' | 'retry' | 'abort' };
 }
 
+/** A task that runs on an agent: which one (a fixed agent, or the least busy with a capability), of which definition version. */
+export interface PinnedAgent {
+  selection: 'fixed' | 'capability';
+  agentId?: string;
+  capability?: string;
+  definitionId: string;
+  definitionName: string;
+  definitionVersion: number;
+  /** As a pattern's: the attempt's timeout (ms), retries of the agent's own failures, what a final failure does. */
+  config: PinnedPattern['config'];
+  /** With no heartbeat relayed for this long, Temporal gives the attempt up (the agent died) and tries again. */
+  heartbeatTimeoutMs: number;
+}
+
 export interface PlanTask {
   id: string;
   name: string;
@@ -27,6 +41,8 @@ export interface PlanTask {
   selection: TaskSelection;
   /** Fixed tasks are pinned to the pattern version current when the run started. */
   pattern: PinnedPattern | null;
+  /** Set when the task runs on an agent instead of a pattern (then `pattern` is null). */
+  agent?: PinnedAgent;
   input: unknown;
   requiresApproval: boolean;
   approvalTimeoutSeconds: number | null;

@@ -5,10 +5,14 @@ import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, proxyActivities, proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { MissionActivities, RunTaskResult } from '../activities/mission-activities';
+import type { AgentActivities } from '../activities/agent-activities';
 import type { MissionRun } from './mission-state';
-import type { DecisionSignal, MissionConfig, MissionInput, MissionPlan, PinnedPattern, PlanTask } from './messages';
+import type { DecisionSignal, MissionConfig, MissionInput, MissionPlan, PinnedAgent, PinnedPattern, PlanTask } from './messages';
 
 const NON_RETRYABLE = ['PatternSyntax', 'PatternOutput', 'PatternBlocked', 'PatternCancelled', 'PatternExhausted', 'Validation'];
+
+/** How long an agent's answer may take to come back after the task's own timeout (its post, a slow network). */
+const AGENT_ANSWER_SLACK_MS = 15_000;
 
 // A database or Temporal outage only delays these: they retry until it is over.
 const { selectPattern, authorizeDecision, raiseAlert, storeOutput, recordRunEvent } = proxyActivities<MissionActivities>({
@@ -33,12 +37,12 @@ export function recorder(run: MissionRun, input: MissionInput) {
 /** Request-changes rounds a task may go through before it fails: a loop of reviews must end. */
 export const MAX_CHANGE_REQUESTS = 25;
 
-type Proxies = Map<string, MissionActivities>;
+type Proxies = Map<string, unknown>;
 
 /** The task activity with this pattern's timeout and this mission's retry shape (one proxy per shape and run). */
 function taskActivities(proxies: Proxies, pattern: PinnedPattern, config: MissionConfig): MissionActivities {
   const key = `${pattern.config.timeout}/${pattern.config.retryCount}/${pattern.config.failureAction}/${config.retryPolicy}/${config.retryDelayMs}`;
-  let proxy = proxies.get(key);
+  let proxy = proxies.get(key) as MissionActivities | undefined;
   if (!proxy) proxies.set(key, (proxy = makeTaskActivities(pattern, config)));
   return proxy;
 }
@@ -60,6 +64,31 @@ function makeTaskActivities(pattern: PinnedPattern, config: MissionConfig) {
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   });
+}
+
+/**
+ * A task on an agent: one attempt is dispatched and then completed by the agent's answer (async completion).
+ * Its heartbeats are the agent's, relayed; cancelling does not wait for the agent (it is told, and its answer refused).
+ */
+function agentTaskActivities(proxies: Map<string, unknown>, agent: PinnedAgent, config: MissionConfig): AgentActivities {
+  const key = `agent/${agent.config.timeout}/${agent.heartbeatTimeoutMs}/${config.retryPolicy}/${config.retryDelayMs}`;
+  let proxy = proxies.get(key) as AgentActivities | undefined;
+  if (!proxy) {
+    const linear = config.retryPolicy === 'linear';
+    proxy = proxyActivities<AgentActivities>({
+      startToCloseTimeout: agent.config.timeout + AGENT_ANSWER_SLACK_MS,
+      heartbeatTimeout: agent.heartbeatTimeoutMs,
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+      retry: { initialInterval: config.retryDelayMs, backoffCoefficient: linear ? 1 : 2, maximumInterval: linear ? config.retryDelayMs : 60_000, nonRetryableErrorTypes: NON_RETRYABLE },
+    });
+    proxies.set(key, proxy);
+  }
+  return proxy;
+}
+
+/** An agent task carries its runner's settings where a pattern task carries its pattern's: the failure actions read them alike. */
+function agentAsPattern(agent: PinnedAgent): PinnedPattern {
+  return { patternId: agent.definitionId, patternName: `${agent.definitionName} (agent)`, versionId: '', version: agent.definitionVersion, config: agent.config };
 }
 
 export function maxPatternAttempts(pattern: PinnedPattern, config: MissionConfig): number {
@@ -119,21 +148,27 @@ async function executeTask(run: MissionRun, plan: MissionPlan, input: MissionInp
   for (let execSeq = 1; ; execSeq++) {
     if (run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
     if (run.failure) return;
-    const pattern = task.pattern ?? (await selectPattern({ missionId: plan.missionId, containerId: plan.containerId, policy: task.selection as 'random', taskId: task.id }));
+    const pattern = task.agent ? agentAsPattern(task.agent)
+      : task.pattern ?? (await selectPattern({ missionId: plan.missionId, containerId: plan.containerId, policy: task.selection as 'random', taskId: task.id }));
     // A pause that arrived while the pattern was being chosen holds the task too (runs of the first release did not wait).
     if (run.v2 && run.paused && !run.failure) await condition(() => !run.paused || !!run.failure);
     if (run.failure) return;
     run.taskStarted(task, { id: pattern.patternId, name: pattern.patternName, version: pattern.version });
     let result: RunTaskResult;
+    // Tasks of the same order see what came before them the same way, whichever runs them.
+    const earlier = plan.tasks.some((t) => t.order < task.order) ? { earlier: { before: task.order, excluded: run.notCompletedBefore(task.order) } } : {};
     try {
-      result = await taskActivities(proxies, pattern, plan.config).runMissionTask({
+      result = task.agent ? await agentTaskActivities(proxies, task.agent, plan.config).runAgentTask({
+        missionId: plan.missionId, missionName: plan.missionName, trigger: input.trigger, taskId: task.id, taskName: task.name, order: task.order, execSeq,
+        agent: task.agent, input: task.input, notes: loop.notes, runInput: input.input ?? null, ...earlier,
+        maxAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null, requiresApproval: task.requiresApproval,
+      }) : await taskActivities(proxies, pattern, plan.config).runMissionTask({
         missionId: plan.missionId, missionName: plan.missionName, taskId: task.id, taskName: task.name, execSeq, pattern,
         input: task.input, order: task.order, notes: loop.notes, runInput: input.input ?? null,
         // This release's runs name only what the database cannot know (tasks that did not complete), so a task's
         // input stays the same size however many came before it (and a task of the first order reads nothing);
         // runs of the first release pass their outputs.
-        ...(!run.v2 ? { previous: run.outputs(), previousByRef: true }
-          : plan.tasks.some((t) => t.order < task.order) ? { earlier: { before: task.order, excluded: run.notCompletedBefore(task.order) } } : {}),
+        ...(!run.v2 ? { previous: run.outputs(), previousByRef: true } : earlier),
         maxPatternAttempts: maxPatternAttempts(pattern, plan.config), startedBy: input.startedBy ?? null, requiresApproval: task.requiresApproval,
       });
     } catch (err) {

@@ -1,10 +1,14 @@
 // The shipped client for an agent speaking Mission Control's HTTP protocol: hello, heartbeats,
-// the command stream (verified, de-duplicated, answered), configuration acks, metrics and events.
+// the stream of work (commands and mission tasks: verified, run once, answered; cancels),
+// configuration acks, metrics and events.
 // Only `fetch`, WebCrypto and eventsource-parser: an agent may copy client/agent into its project.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { AGENT_API_PREFIX, type CommandResult, type ConfigurationAck, type EventsRequest, type HeartbeatRequest } from './protocol';
-import type { HeartbeatResponse, HelloRequest, HelloResponse, MetricsRequest, ReportedStatus, SignedCommand, StreamFrames } from './protocol';
-import { verifyCommand } from './signature';
+import { AGENT_API_PREFIX, type CommandResult, type ConfigurationAck, type EventsRequest, type HeartbeatRequest, type SignedTask, type TaskResult } from './protocol';
+import type { HeartbeatResponse, HelloRequest, HelloResponse, MetricsRequest, ReportedStatus, SignedFrame, StreamFrames } from './protocol';
+import { verifyFrame, type SignedBody } from './signature';
+import { AgentClientError, backoffMs, describe, errorFrom, sleep } from './http';
+
+export { AgentClientError };
 
 export interface AgentClientOptions {
   url: string;
@@ -26,26 +30,32 @@ export interface CommandContext {
   expiresAt: Date;
 }
 export type CommandHandler = (payload: unknown, ctx: CommandContext) => Promise<unknown> | unknown;
+export interface TaskContext {
+  id: string;
+  task: SignedTask['task'];
+  /** The outputs of earlier tasks by name, reviewers' notes (after "request changes"), the run's own input. */
+  context: SignedTask['context'];
+  /** Fires when the run is cancelled or Temporal gives the attempt up, at expiresAt, or when the client stops. */
+  signal: AbortSignal;
+  expiresAt: Date;
+}
+/** Returns the task's output; throwing fails the attempt (retried by the task's policy unless the error has `retryable: false`). */
+export type TaskHandler = (input: unknown, ctx: TaskContext) => Promise<unknown> | unknown;
 export type ConfigurationHandler = (cfg: StreamFrames['configuration']) => Promise<void> | void;
 export type ControlHandler = (control: StreamFrames['control']) => void;
 export type AgentEventOptions = Omit<EventsRequest['events'][number], 'type'>;
-
-/** An error answer from Mission Control (`{ error: { code, message } }`), with its HTTP status. */
-export class AgentClientError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-    this.name = 'AgentClientError';
-  }
-}
 
 const SEEN_COMMANDS_KEPT = 500;
 const REQUEST_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 2_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+type Answer = CommandResult | TaskResult;
+const label = (body: SignedBody) => (body.kind === 'command' ? body.type : `task "${body.task.name}"`);
+
 const consoleLogger = { info: (msg: string) => console.log(`[agent] ${msg}`), warn: (msg: string) => console.warn(`[agent] ${msg}`) };
 
 export class AgentClient {
-  readonly stats = { commandsRun: 0, rejectedFrames: 0, duplicateFrames: 0, heartbeats: 0 };
+  readonly stats = { commandsRun: 0, tasksRun: 0, rejectedFrames: 0, duplicateFrames: 0, heartbeats: 0 };
 
   private readonly fetch: typeof fetch;
   private readonly log: NonNullable<AgentClientOptions['logger']>;
@@ -63,8 +73,11 @@ export class AgentClient {
   private configurations: Promise<void> = Promise.resolve();
   private paused = false;
 
-  /** The last commands seen, by id, in LRU order: null while in flight, then the answer. */
-  private readonly seen = new Map<string, CommandResult | null>();
+  /** The last commands and tasks seen, by id, in LRU order: null while in flight, then the answer. */
+  private readonly seen = new Map<string, Answer | null>();
+  /** What is running now, by id: a cancel frame aborts it. */
+  private readonly cancellers = new Map<string, AbortController>();
+  private taskHandler: TaskHandler | null = null;
   /** Answers being posted, by command id. */
   private readonly deliveries = new Map<string, Promise<void>>();
   private running = 0;
@@ -79,6 +92,12 @@ export class AgentClient {
 
   onCommand(type: string, handler: CommandHandler): this {
     this.commandHandlers.set(type, handler);
+    return this;
+  }
+
+  /** Runs the mission tasks routed to this agent. */
+  onTask(handler: TaskHandler): this {
+    this.taskHandler = handler;
     return this;
   }
 
@@ -243,7 +262,10 @@ export class AgentClient {
       case 'ready':
         return this.log.info('stream open');
       case 'command':
-        return void this.handleCommand(data as StreamFrames['command']).catch((error) => this.log.warn(`command failed: ${describe(error)}`));
+      case 'task':
+        return void this.handleFrame(message.event, data as SignedFrame).catch((error) => this.log.warn(`${message.event} failed: ${describe(error)}`));
+      case 'cancel':
+        return this.cancellers.get((data as StreamFrames['cancel'])?.id)?.abort(new Error((data as StreamFrames['cancel']).reason));
       case 'configuration':
         return this.queueConfiguration(data as StreamFrames['configuration']);
       case 'control':
@@ -254,80 +276,90 @@ export class AgentClient {
     }
   }
 
-  private async handleCommand(frame: StreamFrames['command']): Promise<void> {
-    const verdict = await verifyCommand(this.options.signingSecret, frame, { agentId: this.session?.agent.id ?? '' });
+  /** A command or a task: verified, run once however often it is delivered, answered (again, if the answer may have been lost). */
+  private async handleFrame(kind: SignedBody['kind'], frame: SignedFrame): Promise<void> {
+    const verdict = await verifyFrame(this.options.signingSecret, frame, { kind, agentId: this.session?.agent.id ?? '' });
     if (!verdict.ok) {
       this.stats.rejectedFrames++;
-      this.log.warn(`command frame rejected (${verdict.reason}); not answered`);
+      this.log.warn(`${kind} frame rejected (${verdict.reason}); not answered`);
       return;
     }
-    const command = verdict.command;
-    const seen = this.seen.get(command.id);
+    const body = verdict.body;
+    const seen = this.seen.get(body.id);
     if (seen !== undefined) {
       this.stats.duplicateFrames++;
-      this.remember(command.id, seen);
+      this.remember(body.id, seen);
       // Answered already: the answer may have been lost, so it goes again (a 409 says it was not).
-      if (seen && !this.deliveries.has(command.id)) this.deliver(command, seen);
+      if (seen && !this.deliveries.has(body.id)) this.deliver(body, seen);
       return;
     }
-    this.remember(command.id, null);
-    const result = await this.run(command);
-    this.remember(command.id, result);
-    this.deliver(command, result);
+    this.remember(body.id, null);
+    const answer = await this.run(body);
+    this.remember(body.id, answer);
+    this.deliver(body, answer);
   }
 
-  private remember(id: string, result: CommandResult | null): void {
+  private remember(id: string, answer: Answer | null): void {
     this.seen.delete(id);
-    this.seen.set(id, result);
+    this.seen.set(id, answer);
     for (const oldest of this.seen.keys()) {
       if (this.seen.size <= SEEN_COMMANDS_KEPT) break;
       this.seen.delete(oldest);
     }
   }
 
-  private async run(command: SignedCommand): Promise<CommandResult> {
-    const handler = this.commandHandlers.get(command.type);
-    if (!handler) return { ok: false, error: { code: 'unknown_command', message: `no handler for command type ${command.type}` } };
-    const expiresAt = new Date(command.expiresAt);
+  private async run(body: SignedBody): Promise<Answer> {
+    const commandHandler = body.kind === 'command' ? this.commandHandlers.get(body.type) : undefined;
+    if (body.kind === 'command' && !commandHandler) return { ok: false, error: { code: 'unknown_command', message: `no handler for command type ${body.type}` } };
+    if (body.kind === 'task' && !this.taskHandler) return { ok: false, error: { message: 'this agent takes no tasks (it has no task handler)', retryable: false } };
+    const expiresAt = new Date(body.expiresAt);
     const abort = new AbortController();
     const stopping = this.lifecycle?.signal;
     const stopAbort = () => abort.abort(new Error('agent stopping'));
-    const expiry = setTimeout(() => abort.abort(new Error('command expired')), Math.min(expiresAt.getTime() - Date.now(), MAX_TIMER_MS));
+    const expiry = setTimeout(() => abort.abort(new Error(`${body.kind} expired`)), Math.min(expiresAt.getTime() - Date.now(), MAX_TIMER_MS));
     stopping?.addEventListener('abort', stopAbort, { once: true });
     this.running++;
-    this.stats.commandsRun++;
-    this.log.info(`running ${command.type} (${command.id})`);
+    this.cancellers.set(body.id, abort);
+    this.log.info(`running ${label(body)} (${body.id})`);
     try {
-      const result = await handler(command.payload, { id: command.id, type: command.type, signal: abort.signal, expiresAt });
-      return { ok: true, result };
+      if (body.kind === 'command') {
+        this.stats.commandsRun++;
+        return { ok: true, result: await commandHandler!(body.payload, { id: body.id, type: body.type, signal: abort.signal, expiresAt }) };
+      }
+      this.stats.tasksRun++;
+      return { ok: true, output: await this.taskHandler!(body.input, { id: body.id, task: body.task, context: body.context, signal: abort.signal, expiresAt }) };
     } catch (error) {
-      return { ok: false, error: { code: 'handler_error', message: describe(error) } };
+      if (body.kind === 'command') return { ok: false, error: { code: 'handler_error', message: describe(error) } };
+      const retryable = (error as { retryable?: unknown })?.retryable !== false;
+      return { ok: false, error: { message: describe(error), ...(retryable ? {} : { retryable: false }) } };
     } finally {
       this.running--;
+      this.cancellers.delete(body.id);
       clearTimeout(expiry);
       stopping?.removeEventListener('abort', stopAbort);
     }
   }
 
   /** Posts an answer in the background, remembered so that stop() can give it a moment before goodbye. */
-  private deliver(command: SignedCommand, result: CommandResult): void {
-    const delivery = this.postResult(command, result).finally(() => this.deliveries.delete(command.id));
-    this.deliveries.set(command.id, delivery);
+  private deliver(body: SignedBody, answer: Answer): void {
+    const delivery = this.postAnswer(body, answer).finally(() => this.deliveries.delete(body.id));
+    this.deliveries.set(body.id, delivery);
   }
 
-  /** Retries network errors and 5xx until the command expires; a 409 means Mission Control has it already. */
-  private async postResult(command: SignedCommand, result: CommandResult): Promise<void> {
-    const expiresAt = Date.parse(command.expiresAt);
+  /** Retries network errors and 5xx until the work expires; a 409 means Mission Control has it already (or gave it up). */
+  private async postAnswer(body: SignedBody, answer: Answer): Promise<void> {
+    const expiresAt = Date.parse(body.expiresAt);
+    const path = `/${body.kind === 'command' ? 'commands' : 'tasks'}/${encodeURIComponent(body.id)}/result`;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.post(`/commands/${encodeURIComponent(command.id)}/result`, result);
-        return this.log.info(`answered ${command.type} (${command.id}): ${result.ok ? 'ok' : result.error.code}`);
+        await this.post(path, answer);
+        return this.log.info(`answered ${label(body)} (${body.id}): ${answer.ok ? 'ok' : answer.error.message}`);
       } catch (error) {
         if (error instanceof AgentClientError && error.status === 409) return;
         const retryable = !(error instanceof AgentClientError) || error.status >= 500;
         const wait = backoffMs(attempt);
         if (!retryable || this.stopped || Date.now() + wait > expiresAt) {
-          return this.log.warn(`answer to ${command.type} (${command.id}) dropped: ${describe(error)}`);
+          return this.log.warn(`answer to ${label(body)} (${body.id}) dropped: ${describe(error)}`);
         }
         await sleep(wait, this.lifecycle?.signal);
       }
@@ -367,30 +399,3 @@ export class AgentClient {
   }
 }
 
-/** Reads `{ error: { code, message } }`, or makes do with the status when the body is something else. */
-async function errorFrom(response: Response): Promise<AgentClientError> {
-  const body = (await response.json().catch(() => null)) as { error?: { code?: unknown; message?: unknown } } | null;
-  const { code, message } = body?.error ?? {};
-  const fallback = `Mission Control answered HTTP ${response.status}`;
-  return new AgentClientError(response.status, typeof code === 'string' ? code : `http_${response.status}`, typeof message === 'string' ? message : fallback);
-}
-
-/** 0.5 s doubling to 15 s, each wait between half and all of it so that agents do not retry in step. */
-function backoffMs(attempt: number): number {
-  const ceiling = Math.min(15_000, 500 * 2 ** Math.min(attempt, 5));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => (clearTimeout(timer), signal?.removeEventListener('abort', done), resolve());
-    const timer = setTimeout(done, ms);
-    if (signal?.aborted) done();
-    else signal?.addEventListener('abort', done);
-  });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

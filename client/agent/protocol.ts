@@ -7,6 +7,8 @@
 //   POST /api/agent/heartbeat                   HeartbeatRequest → HeartbeatResponse (409 superseded)
 //   GET  /api/agent/stream                      server-sent events: StreamFrame, by `event:` name
 //   POST /api/agent/commands/:id/result         CommandResult → { accepted: true } (409 once settled)
+//   POST /api/agent/tasks/:id/result            TaskResult → { accepted: true } (409 once settled, 422 off its outputs)
+//   POST /api/agent/tasks/:id/progress          TaskProgress → { cancelRequested }
 //   POST /api/agent/metrics                     MetricsRequest → { accepted: n }
 //   POST /api/agent/events                      EventsRequest → { accepted: n }
 //   POST /api/agent/configurations/:version/ack ConfigurationAck → { status }
@@ -95,6 +97,21 @@ export interface SignedCommand {
   expiresAt: string;
 }
 
+/** A mission task's attempt on this agent: run it with its input and answer with its output. */
+export interface SignedTask {
+  v: 1;
+  kind: 'task';
+  id: string;
+  agentId: string;
+  workspaceId: string;
+  task: { id: string; name: string; missionId: string; missionName: string; workflowId: string; execSeq: number; attempt: number };
+  input: unknown;
+  /** As a pattern's ctx: the outputs of earlier tasks by name, reviewers' notes, the run's own input. */
+  context: { previous: Record<string, unknown>; notes: string | null; runInput: unknown };
+  issuedAt: string;
+  expiresAt: string;
+}
+
 export interface SignedFrame {
   signed: string;
   signature: string;
@@ -104,6 +121,9 @@ export interface SignedFrame {
 export interface StreamFrames {
   ready: { agentId: string; sessionId: string | null };
   command: SignedFrame;
+  task: SignedFrame;
+  /** Stop a task: its run was cancelled, or Temporal gave the attempt up. */
+  cancel: { id: string; reason: string };
   configuration: { configurationId: string; name: string; version: number; yaml: string; effective: unknown };
   control: { paused: boolean };
   superseded: { sessionId: string };
@@ -111,6 +131,14 @@ export interface StreamFrames {
 export type StreamFrame = { [K in keyof StreamFrames]: { event: K; data: StreamFrames[K] } }[keyof StreamFrames];
 
 export type CommandResult = { ok: true; result?: unknown } | { ok: false; error: { code?: string; message: string } };
+
+/** A task's answer: its output (checked against the definition's outputs), or why it failed (retryable unless said). */
+export type TaskResult = { ok: true; output: unknown } | { ok: false; error: { message: string; retryable?: boolean } };
+
+export interface TaskProgress {
+  percent?: number;
+  message?: string;
+}
 
 export interface MetricsRequest {
   /** Up to 60 samples of up to 32 numeric values each; `at` defaults to now. */

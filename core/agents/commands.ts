@@ -9,7 +9,7 @@ import type { Sql, TxSql } from '../../db/sql';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../lib/errors';
 import { ROLE_RANK, type Role } from '../../lib/names';
 import { agentCommandWorkflowId, type SignedCommand } from '../../client/agent/protocol';
-import { signCommand } from '../../client/agent/signature';
+import { signFrame } from '../../client/agent/signature';
 import { appendAudit, type Actor } from '../audit/audit-log';
 import { hitRateLimit } from '../access/rate-limit';
 import { getAgent, signingSecretOf, type Agent } from './agents';
@@ -124,7 +124,7 @@ export async function prepareCommand(
     v: 1, kind: 'command', id: commandId, agentId: agent.id, workspaceId: agent.workspaceId, type: req.type, payload: req.payload,
     issuedAt: issuedAt.toISOString(), expiresAt: expiresAt.toISOString(),
   };
-  const frame = await signCommand(signingSecretOf(limits.instanceKey, agent.id, key!.keyVersion), signed);
+  const frame = await signFrame(signingSecretOf(limits.instanceKey, agent.id, key!.keyVersion), signed);
   const created = await sql.begin(async (tx) => {
     await hitRateLimit(tx, `agent-commands:${agent.id}`, limits.perMinute, 60);
     const rows = await tx`

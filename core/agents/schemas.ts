@@ -108,6 +108,16 @@ export const commandResultSchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: text().max(64).optional(), message: text().max(2000) }) }),
 ]);
 
+export const taskResultSchema = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), output: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ message: text().max(2000), retryable: z.boolean().optional() }) }),
+]);
+
+export const taskProgressSchema = z.strictObject({
+  percent: z.number().min(0).max(100).optional(),
+  message: text().max(500).optional(),
+});
+
 const metricName = text().regex(/^[a-z][a-z0-9_]{0,63}$/, 'A metric name is snake_case (at most 64 characters).');
 export const metricsSchema = z.strictObject({
   samples: z.array(z.strictObject({

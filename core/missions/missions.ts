@@ -5,9 +5,9 @@
 import type { Sql, TxSql } from '../../db/sql';
 import { rethrowConstraint } from '../../db/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
-import type { MissionPlan, PinnedPattern, PlanTask } from '../../workflows/messages';
+import type { MissionPlan, PinnedAgent, PinnedPattern, PlanTask } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
-import type { MissionConfigInput, MissionInput, MissionPatch, ScheduleInput, TaskInput } from './schemas';
+import type { AgentTaskInput, MissionConfigInput, MissionInput, MissionPatch, ScheduleInput, TaskInput } from './schemas';
 import { randomSecret } from '../access/credentials';
 import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { markSchedulePending } from './mission-sync';
@@ -22,6 +22,7 @@ export interface MissionTask {
   input: unknown;
   requiresApproval: boolean;
   approvalTimeoutSeconds: number | null;
+  agent: AgentTaskInput | null;
 }
 
 export interface Mission {
@@ -75,7 +76,7 @@ export async function listMissions(
 export async function listTasks(sql: TxSql, missionId: string): Promise<MissionTask[]> {
   return sql<MissionTask[]>`
     select t.id, t.name, t.task_order as "order", t.selection, t.pattern_id as "patternId", p.name as "patternName",
-           t.input, t.requires_approval as "requiresApproval", t.approval_timeout_seconds as "approvalTimeoutSeconds"
+           t.input, t.requires_approval as "requiresApproval", t.approval_timeout_seconds as "approvalTimeoutSeconds", t.agent
     from mission_tasks t left join patterns p on p.id = t.pattern_id
     where t.mission_id = ${missionId} order by t.task_order, t.created_at, lower(t.name)`;
 }
@@ -102,6 +103,15 @@ async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[],
     const key = t.name.toLowerCase();
     if (names.has(key)) throw new ValidationError(`tasks.${i}.name: another task is already named "${t.name}".`, [{ path: `tasks.${i}.name`, message: 'duplicate task name' }]);
     names.add(key);
+    if (t.agent) {
+      const a = t.agent;
+      const [found] = a.selection === 'fixed'
+        ? await tx`select 1 from agents where id = ${a.agentId!} and deleted_at is null and workspace_id = ${workspaceIdOf(tx, ws)}`
+        : await tx`select 1 from agent_definitions where id = ${a.definitionId!} and workspace_id = ${workspaceIdOf(tx, ws)}`;
+      const what = a.selection === 'fixed' ? 'agentId: the agent' : 'definitionId: the agent definition';
+      if (!found) throw new ValidationError(`tasks.${i}.agent.${what} does not exist.`, [{ path: `tasks.${i}.agent`, message: `${what} does not exist` }]);
+      continue;
+    }
     if (!t.patternId) continue;
     const [p] = await tx<{ containerId: string; isActive: boolean; name: string }[]>`
       select container_id as "containerId", is_active as "isActive", name from patterns where id = ${t.patternId} and workspace_id = ${workspaceIdOf(tx, ws)}`;
@@ -117,20 +127,20 @@ async function syncTasks(tx: TxSql, missionId: string, tasks: TaskInput[]): Prom
   for (const t of tasks) {
     const values = {
       name: t.name, order: t.order, selection: t.selection, patternId: t.patternId ?? null, input: tx.json((t.input ?? {}) as never),
-      approval: t.requiresApproval, timeout: t.approvalTimeoutSeconds ?? null,
+      approval: t.requiresApproval, timeout: t.approvalTimeoutSeconds ?? null, agent: t.agent ? tx.json(t.agent as never) : null,
     };
     const [updated] = t.id
       ? await tx`
           update mission_tasks set name = ${values.name}, task_order = ${values.order}, selection = ${values.selection},
             pattern_id = ${values.patternId}, input = ${values.input}, requires_approval = ${values.approval},
-            approval_timeout_seconds = ${values.timeout}
+            approval_timeout_seconds = ${values.timeout}, agent = ${values.agent}
           where id = ${t.id} and mission_id = ${missionId} returning id`
       : [];
     if (t.id && !updated) throw new ValidationError(`Task ${t.id} does not belong to this mission.`);
     if (!updated) {
       await tx`
-        insert into mission_tasks (mission_id, name, task_order, selection, pattern_id, input, requires_approval, approval_timeout_seconds)
-        values (${missionId}, ${values.name}, ${values.order}, ${values.selection}, ${values.patternId}, ${values.input}, ${values.approval}, ${values.timeout})`;
+        insert into mission_tasks (mission_id, name, task_order, selection, pattern_id, input, requires_approval, approval_timeout_seconds, agent)
+        values (${missionId}, ${values.name}, ${values.order}, ${values.selection}, ${values.patternId}, ${values.input}, ${values.approval}, ${values.timeout}, ${values.agent})`;
     }
   }
 }
@@ -225,7 +235,7 @@ export async function updateMission(
 export function taskToInput(t: MissionTask): TaskInput {
   return {
     id: t.id, name: t.name, order: t.order, patternId: t.patternId, selection: t.selection, input: t.input,
-    requiresApproval: t.requiresApproval, approvalTimeoutSeconds: t.approvalTimeoutSeconds,
+    requiresApproval: t.requiresApproval, approvalTimeoutSeconds: t.approvalTimeoutSeconds, ...(t.agent ? { agent: t.agent } : {}),
   };
 }
 
@@ -264,6 +274,22 @@ export async function triggerSecretOf(sql: TxSql, id: string): Promise<string | 
   return row.secret;
 }
 
+/** An agent task pinned to its definition's current version, with its settings in milliseconds. */
+async function pinAgent(sql: TxSql, taskName: string, a: AgentTaskInput, workspaceId: string): Promise<PinnedAgent> {
+  const [d] = await sql<{ id: string; name: string; version: number; status: string }[]>`
+    select d.id, d.name, d.current_version as version, d.status from agent_definitions d
+    where d.workspace_id = ${workspaceId} and d.id = ${a.selection === 'fixed'
+      ? sql`(select definition_id from agents where id = ${a.agentId!} and deleted_at is null and workspace_id = ${workspaceId})`
+      : sql`${a.definitionId!}::uuid`}`;
+  if (!d) throw new ConflictError(`Task "${taskName}" runs on an agent that no longer exists; change the task.`);
+  if (d.status === 'deprecated') throw new ConflictError(`Task "${taskName}" runs on ${d.name}, which is deprecated; change the task.`);
+  return {
+    selection: a.selection, ...(a.agentId ? { agentId: a.agentId } : {}), ...(a.capability ? { capability: a.capability } : {}),
+    definitionId: d.id, definitionName: d.name, definitionVersion: d.version,
+    config: { timeout: a.timeoutSeconds * 1000, retryCount: a.retryCount, failureAction: a.failureAction }, heartbeatTimeoutMs: a.heartbeatTimeoutSeconds * 1000,
+  };
+}
+
 /** The snapshot a run works from: every fixed task pinned to its pattern's current version. */
 export async function buildPlan(sql: TxSql, missionId: string, ws?: WorkspaceRef): Promise<MissionPlan> {
   const mission = await getMission(sql, missionId, ws);
@@ -282,6 +308,7 @@ export async function buildPlan(sql: TxSql, missionId: string, ws?: WorkspaceRef
     tasks.push({
       id: t.id, name: t.name, order: t.order, selection: t.selection, pattern, input: t.input,
       requiresApproval: t.requiresApproval, approvalTimeoutSeconds: t.approvalTimeoutSeconds,
+      ...(t.agent ? { agent: await pinAgent(sql, t.name, t.agent, mission.workspaceId) } : {}),
     });
   }
   return {

@@ -51,6 +51,22 @@ export const scheduleInput = z
   .refine((s) => !s.startDate || !s.endDate || new Date(s.startDate) < new Date(s.endDate), { message: 'endDate must be after startDate', path: ['endDate'] });
 export type ScheduleInput = z.infer<typeof scheduleInput>;
 
+export const agentTaskInput = z
+  .object({
+    selection: z.enum(['fixed', 'capability']),
+    agentId: z.uuid('agentId must be an agent id.').optional(),
+    capability: text().trim().min(1).max(64).optional(),
+    definitionId: z.uuid('definitionId must be an agent definition id.').optional(),
+    timeoutSeconds: z.number().int().min(1).max(86_400).default(300),
+    retryCount: z.number().int().min(0).max(10).default(0),
+    failureAction: z.enum(['skip', 'retry', 'abort']).default('retry'),
+    heartbeatTimeoutSeconds: z.number().int().min(3).max(3600).default(30),
+  })
+  .strict()
+  .refine((a) => a.selection !== 'fixed' || a.agentId, { message: 'A fixed agent task names its agentId.', path: ['agentId'] })
+  .refine((a) => a.selection !== 'capability' || (a.capability && a.definitionId), { message: 'A capability task names its capability and its definitionId.', path: ['capability'] });
+export type AgentTaskInput = z.infer<typeof agentTaskInput>;
+
 export const taskInput = z
   .object({
     id: z.uuid().optional(),
@@ -61,9 +77,12 @@ export const taskInput = z
     input: jsonValue.default({}),
     requiresApproval: z.boolean().default(false),
     approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).nullable().optional(),
+    /** Runs the task on an agent instead of a pattern (issue 11). */
+    agent: agentTaskInput.nullable().optional(),
   })
   .strict()
-  .transform((t) => ({ ...t, selection: t.selection ?? (t.patternId ? 'fixed' : 'default_first') }))
+  .refine((t) => !t.agent || !t.patternId, { message: 'A task runs on an agent or a pattern, not both.', path: ['agent'] })
+  .transform((t) => ({ ...t, selection: t.agent ? 'default_first' as const : t.selection ?? (t.patternId ? 'fixed' : 'default_first') }))
   .refine((t) => (t.selection === 'fixed') === !!t.patternId, {
     message: 'A task runs either a fixed pattern (patternId) or a selection policy over the container, not both.',
     path: ['patternId'],

@@ -168,7 +168,50 @@ create table agent_commands (
 create index agent_commands_agent_idx on agent_commands (agent_id, created_at desc);
 create index agent_commands_open_idx on agent_commands (agent_id) where status in ('queued', 'delivered');
 
--- Seed 003's AgentRunLog: one row per command (and, later, per task attempt) an agent ran.
+-- A mission task's attempt on an agent, waiting for the agent's answer: the dispatching activity's task token
+-- (async completion), the signed frame every delivery re-sends, and what came of it. Not a queue: Temporal holds
+-- the work (the activity); a row exists once an attempt was dispatched.
+create table agent_tasks (
+  id uuid primary key,
+  workspace_id uuid not null,
+  agent_id uuid not null,
+  -- <workflowId>/<runId>/<taskId>/<execSeq>/: every attempt of one execution of one task shares it
+  key_prefix text not null,
+  attempt integer not null,
+  workflow_id text not null,
+  mission_id uuid,
+  task_id text not null,
+  task_name text not null,
+  task_order integer not null,
+  exec_seq integer not null,
+  requires_approval boolean not null default false,
+  max_attempts integer not null,
+  started_by text,
+  signed_body text not null,
+  signature text not null,
+  status text not null default 'queued' check (status in ('queued', 'delivered', 'running', 'succeeded', 'failed', 'cancelled', 'lost')),
+  task_token bytea,
+  output_ref jsonb,
+  error text,
+  progress jsonb,
+  created_at timestamptz not null default now(),
+  delivered_at timestamptz,
+  finished_at timestamptz,
+  last_relayed_at timestamptz,
+  expires_at timestamptz not null,
+  unique (key_prefix, attempt),
+  foreign key (agent_id, workspace_id) references agents (id, workspace_id)
+);
+create index agent_tasks_open_idx on agent_tasks (agent_id) where status in ('queued', 'delivered', 'running');
+create index agent_tasks_prefix_idx on agent_tasks (key_prefix);
+
+-- Missions and their tasks may run on agents: a mission's own agent (seed 004's agentId), and a task's runner.
+-- `agent` is { selection: fixed|capability|mission, agentId?, capability?, definitionId?, timeoutSeconds, retryCount,
+-- failureAction, heartbeatTimeoutSeconds }, checked by the app when saved and when a run's plan is built.
+alter table missions add column agent_id uuid references agents (id);
+alter table mission_tasks add column agent jsonb;
+
+-- Seed 003's AgentRunLog: one row per command and per task attempt an agent ran.
 create table agent_run_log (
   id uuid primary key default gen_random_uuid(),
   workspace_id uuid not null,
@@ -184,6 +227,10 @@ create table agent_run_log (
   output_preview text,
   error_message text,
   command_id uuid,
+  agent_task_id uuid,
+  mission_id uuid,
+  workflow_id text,
+  task_name text,
   unique (id, workspace_id),
   foreign key (agent_id, workspace_id) references agents (id, workspace_id),
   foreign key (configuration_id, workspace_id) references agent_configurations (id, workspace_id)
@@ -202,4 +249,4 @@ create table agent_metrics (
 create index agent_metrics_bucket_idx on agent_metrics (bucket);
 
 grant select, insert, update, delete on agent_definitions, agent_definition_versions, agent_configurations,
-  agent_configuration_versions, agents, agent_tokens, agent_commands, agent_run_log, agent_metrics to mission_control_app;
+  agent_configuration_versions, agents, agent_tokens, agent_commands, agent_tasks, agent_run_log, agent_metrics to mission_control_app;

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../client/agent/http-agent';
-import { signCommand, verifyCommand } from '../../client/agent/signature';
+import { signFrame, verifyFrame } from '../../client/agent/signature';
 import { listAudit } from '../../core/audit/audit-log';
 import { sweepOffline } from '../../core/agents/presence';
 import { startWebServer, type RunningWeb } from '../../api/server';
@@ -263,11 +263,12 @@ describe('an agent', () => {
 describe('command signatures', () => {
   it('verify only the exact text, for the agent named, before it expires', async () => {
     const command = { v: 1 as const, kind: 'command' as const, id: randomUUID(), agentId: 'a1', workspaceId: 'w', type: 'X', payload: {}, issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
-    const frame = await signCommand('secret', command);
-    expect(await verifyCommand('secret', frame, { agentId: 'a1' })).toMatchObject({ ok: true });
-    expect(await verifyCommand('other', frame, { agentId: 'a1' })).toEqual({ ok: false, reason: 'signature' });
-    expect(await verifyCommand('secret', { ...frame, signed: frame.signed.replace('"X"', '"Y"') }, { agentId: 'a1' })).toEqual({ ok: false, reason: 'signature' });
-    expect(await verifyCommand('secret', frame, { agentId: 'a2' })).toEqual({ ok: false, reason: 'foreign' });
-    expect(await verifyCommand('secret', frame, { agentId: 'a1', now: new Date(Date.now() + 120_000) })).toEqual({ ok: false, reason: 'expired' });
+    const frame = await signFrame('secret', command);
+    expect(await verifyFrame('secret', frame, { kind: 'command', agentId: 'a1' })).toMatchObject({ ok: true });
+    expect(await verifyFrame('other', frame, { kind: 'command', agentId: 'a1' })).toEqual({ ok: false, reason: 'signature' });
+    expect(await verifyFrame('secret', { ...frame, signed: frame.signed.replace('"X"', '"Y"') }, { kind: 'command', agentId: 'a1' })).toEqual({ ok: false, reason: 'signature' });
+    expect(await verifyFrame('secret', frame, { kind: 'command', agentId: 'a2' })).toEqual({ ok: false, reason: 'foreign' });
+    expect(await verifyFrame('secret', frame, { kind: 'command', agentId: 'a1', now: new Date(Date.now() + 120_000) })).toEqual({ ok: false, reason: 'expired' });
+    expect(await verifyFrame('secret', frame, { kind: 'task', agentId: 'a1' })).toEqual({ ok: false, reason: 'malformed' }); // a command is no task
   });
 });

@@ -5,15 +5,20 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { ActivityNotFoundError } from '@temporalio/client';
+import { ActivityCancelledError, ActivityNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { SIGNATURE_ALGORITHM, SIGNATURE_VERSION, agentTaskQueue, type HelloResponse, type StreamFrames } from '../../../client/agent/protocol';
 import { authenticateAgentToken } from '../../../core/agents/agents';
 import { answerableCommand, markDelivered, openCommandFrames } from '../../../core/agents/commands';
+import { abandonTask, answerableTask, cancelledTasks, markTasksDelivered, openTaskFrames, outputProblem, settleTaskResult, tasksToRelay } from '../../../core/agents/tasks';
+import { SchemaMismatchError } from '../../../core/agents/json-schema';
 import { acknowledgeConfiguration, pendingConfiguration } from '../../../core/agents/configurations';
 import { getDefinition } from '../../../core/agents/definitions';
 import { recordMetrics } from '../../../core/agents/metrics';
 import { goodbye, heartbeat, hello } from '../../../core/agents/presence';
-import { agentEventsSchema, commandResultSchema, configurationAckSchema, heartbeatSchema, helloSchema, metricsSchema } from '../../../core/agents/schemas';
+import {
+  agentEventsSchema, commandResultSchema, configurationAckSchema, heartbeatSchema, helloSchema, metricsSchema, taskProgressSchema, taskResultSchema,
+} from '../../../core/agents/schemas';
 import { appendEvent } from '../../../core/events/events';
 import { eventStreamOf, type Subscription } from '../../../core/events/stream';
 import { isConnectionError } from '../../../db/sql';
@@ -65,7 +70,13 @@ export function agentProtocolRoutes(deps: AppDeps) {
     return c.json(body);
   });
 
-  app.post('/heartbeat', agent, valid('json', heartbeatSchema), async (c) => c.json(await heartbeat(deps.sql, currentAgent(c).id, c.req.valid('json'))));
+  app.post('/heartbeat', agent, valid('json', heartbeatSchema), async (c) => {
+    const me = currentAgent(c);
+    const answer = await heartbeat(deps.sql, me.id, c.req.valid('json'));
+    // The agent is alive: so are the task attempts it holds, as far as Temporal's heartbeat timeout is concerned.
+    await relayHeartbeats(deps, me.id);
+    return c.json(answer);
+  });
 
   app.post('/goodbye', agent, async (c) => {
     await goodbye(deps.sql, currentAgent(c).id);
@@ -82,6 +93,37 @@ export function agentProtocolRoutes(deps: AppDeps) {
       throw err;
     }
     return c.json({ accepted: true });
+  });
+
+  const taskParam = valid('param', z.object({ id: z.uuid('Not a valid task id.') }));
+  app.post('/tasks/:id/result', agent, taskParam, valid('json', taskResultSchema), async (c) => {
+    const task = await answerableTask(deps.sql, c.req.valid('param').id, currentAgent(c).id);
+    const answer = c.req.valid('json');
+    if (answer.ok) {
+      const problem = outputProblem(task.outputsConfig, answer.output);
+      if (problem) throw new SchemaMismatchError(`The output of "${task.taskName}" does not match its definition's outputs: ${problem}.`, [{ path: '/output', message: problem }]);
+    }
+    const settled = await settleTaskResult(deps.sql, task, answer);
+    try {
+      if ('result' in settled) await deps.temporal.client.activity.complete(new Uint8Array(task.taskToken), settled.result);
+      else {
+        await deps.temporal.client.activity.fail(new Uint8Array(task.taskToken), ApplicationFailure.create({
+          type: 'AgentTaskFailed', message: settled.failure.message, nonRetryable: settled.failure.final,
+          details: [{ kind: 'agent', attempt: task.attempt, failures: settled.failure.failures }],
+        }));
+      }
+    } catch (err) {
+      if (err instanceof ActivityNotFoundError) throw new ConflictError('This task attempt was already given up (timed out or cancelled); its answer is not taken.', { code: 'settled' });
+      throw err;
+    }
+    return c.json({ accepted: true });
+  });
+
+  app.post('/tasks/:id/progress', agent, taskParam, valid('json', taskProgressSchema), async (c) => {
+    const task = await answerableTask(deps.sql, c.req.valid('param').id, currentAgent(c).id);
+    const progress = c.req.valid('json');
+    await deps.sql`update agent_tasks set status = 'running', progress = ${deps.sql.json(progress as never)}, last_relayed_at = now() where id = ${task.id}`;
+    return c.json({ cancelRequested: !(await relayOne(deps.temporal.client, deps, task.id, task.taskToken, progress)) });
   });
 
   app.post('/metrics', agent, valid('json', metricsSchema), async (c) => {
@@ -111,6 +153,31 @@ export function agentProtocolRoutes(deps: AppDeps) {
 
   app.get('/stream', agent, (c) => streamWork(deps, c));
   return app;
+}
+
+/** Tells Temporal the attempt is alive; false when it is no more (the run cancelled, the attempt given up), and the agent is told. */
+async function relayOne(client: Client, deps: AppDeps, id: string, taskToken: Buffer, details?: unknown): Promise<boolean> {
+  try {
+    await client.activity.heartbeat(new Uint8Array(taskToken), details);
+    return true;
+  } catch (err) {
+    if (err instanceof ActivityCancelledError) {
+      await client.activity.reportCancellation(new Uint8Array(taskToken)).catch(() => undefined);
+      await abandonTask(deps.sql, id, 'cancelled');
+      return false;
+    }
+    if (err instanceof ActivityNotFoundError) {
+      await abandonTask(deps.sql, id, 'lost');
+      return false;
+    }
+    deps.logger.warn({ err: (err as Error).message, task: id }, 'could not relay an agent task heartbeat to Temporal');
+    return true;
+  }
+}
+
+async function relayHeartbeats(deps: AppDeps, agentId: string): Promise<void> {
+  const tasks = await tasksToRelay(deps.sql, agentId);
+  await Promise.all(tasks.map((t) => relayOne(deps.temporal.client, deps, t.id, t.taskToken)));
 }
 
 /** The stream of an agent's work: what is open for it now, then whatever an event says changed. */
@@ -162,6 +229,7 @@ async function streamWork(deps: AppDeps, c: Context<AppEnv>) {
 /** One look: sends what this connection has not sent yet; false once the stream should end (superseded, removed). */
 function lookForWork(deps: AppDeps, agentId: string, session: string, send: <K extends keyof StreamFrames>(event: K, data: StreamFrames[K], id?: string) => Promise<void>) {
   const sent = new Set<string>();
+  let since = new Date();
   let paused: boolean | null = null;
   let config: string | null = null;
   return async (): Promise<boolean> => {
@@ -177,12 +245,22 @@ function lookForWork(deps: AppDeps, agentId: string, session: string, send: <K e
     const key = pending ? `${pending.configurationId}/${pending.version}` : null;
     if (pending && key !== config) await send('configuration', pending, `configuration:${key}`);
     config = key;
-    const frames = (await openCommandFrames(deps.sql, agentId)).filter((f) => !sent.has(f.id));
-    for (const f of frames) {
-      await send('command', { signed: f.signed, signature: f.signature }, `command:${f.id}`);
-      sent.add(f.id);
+    const looked = new Date();
+    for (const c of await cancelledTasks(deps.sql, agentId, since)) {
+      if (sent.has(c.id)) await send('cancel', { id: c.id, reason: c.status === 'cancelled' ? 'the run was cancelled' : 'Temporal gave this attempt up' });
     }
-    await markDelivered(deps.sql, frames.map((f) => f.id));
+    since = new Date(looked.getTime() - 1000); // overlapping a little: a cancel is safe to repeat, not to miss
+    for (const [kind, frames, mark] of [
+      ['command', await openCommandFrames(deps.sql, agentId), markDelivered],
+      ['task', await openTaskFrames(deps.sql, agentId), markTasksDelivered],
+    ] as const) {
+      const fresh = frames.filter((f) => !sent.has(f.id));
+      for (const f of fresh) {
+        await send(kind, { signed: f.signed, signature: f.signature }, `${kind}:${f.id}`);
+        sent.add(f.id);
+      }
+      await mark(deps.sql, fresh.map((f) => f.id));
+    }
     return true;
   };
 }
