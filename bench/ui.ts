@@ -29,8 +29,9 @@
 //                   (request id, log, secure headers, session lookup in
 //                   PostgreSQL, CSRF token), no page. What any UI request pays.
 //   board           GET / : opening the board: a fresh board load (its lists
-//                   and counts from Temporal, drafts), plus containers, feed
-//                   and layout.
+//                   and counts from Temporal, drafts; or the load of the same
+//                   board already in flight, begun since the last event), plus
+//                   containers, feed and layout.
 //   board frag      GET /board with HX-Request: a filter change: a fresh load,
 //                   the fragment, no containers, no feed.
 //   board live      GET <the board's data-live URL, ?v=current> with

@@ -131,6 +131,14 @@ function buildAgent(credentials: { token: string; signingSecret: string }): Agen
     return { pausedForSeconds: seconds };
   });
 
+  // Mission tasks routed to the "summarize" capability: the first sentences of the text it is given.
+  client.onTask((input, { task }) => {
+    const text = String((input as { text?: unknown } | null)?.text ?? JSON.stringify(input));
+    const summary = text.split(/(?<=[.!?])\s+/).slice(0, 2).join(' ');
+    say(`Task "${task.name}" of ${task.missionName} (attempt ${task.attempt}): summarized ${text.length} characters.`);
+    return { summary };
+  });
+
   client.onConfiguration((cfg) => {
     configuration = cfg;
     say(`Configuration "${cfg.name}" v${cfg.version} received: ${JSON.stringify(cfg.effective)}`);

@@ -71,6 +71,7 @@ function agentBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
     'POST /api/agent/heartbeat': { sessionId: fx.spare.userId, status: 'IDLE', currentTask: 't', resourceUsage: {} },
     'POST /api/agent/goodbye': {},
     'POST /api/agent/commands/:id/result': { ok: true, result: { a: 'b' } },
+    'POST /api/agent/tasks/:id/result': { ok: true, output: { summary: 's' } }, 'POST /api/agent/tasks/:id/progress': { message: 'm' },
     // Metric and usage values are any finite number: the walk's base bodies leave them out (it would call 0.5 hostile).
     'POST /api/agent/metrics': { samples: [{ at: '2026-01-01T00:00:00Z', values: {} }] },
     'POST /api/agent/events': { events: [{ type: 'sync.done', severity: 'info', message: 'm', payload: { a: 'b' } }] },
