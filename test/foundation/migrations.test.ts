@@ -78,8 +78,8 @@ async function fillAsBefore(sql: postgres.Sql) {
 }
 
 const TABLES = ['users', 'api_tokens', 'sessions', 'containers', 'patterns', 'pattern_versions', 'missions', 'mission_tasks', 'mission_sync', 'alerts', 'events', 'audit_log', 'settings'];
-// Columns 0008 adds, and the schedule version it bumps (checked below).
-const ADDED = ['workspace_id', 'ws_seq', 'ws_prev_hash', 'hash_version', 'schedule_version'];
+// Columns later migrations add: 0008's workspaces, and 0009's agents (missions.agent_id, mission_tasks.agent).
+const ADDED = ['workspace_id', 'ws_seq', 'ws_prev_hash', 'hash_version', 'schedule_version', 'agent_id', 'agent'];
 
 async function snapshot(sql: postgres.Sql): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
