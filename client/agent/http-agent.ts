@@ -1,6 +1,5 @@
-// The shipped client for an agent speaking Mission Control's HTTP protocol: hello, heartbeats,
-// the stream of work (commands and mission tasks: verified, run once, answered; cancels),
-// configuration acks, metrics and events.
+// The shipped client for an agent speaking Mission Control's HTTP protocol: hello, heartbeats, the stream
+// of work (commands and mission tasks: verified, run once, answered; cancels), configuration acks, metrics and events.
 // Only `fetch`, WebCrypto and eventsource-parser: an agent may copy client/agent into its project.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AGENT_API_PREFIX, type CommandResult, type ConfigurationAck, type EventsRequest, type HeartbeatRequest, type SignedTask, type TaskResult } from './protocol';
