@@ -44,6 +44,7 @@ import { schedulePages } from './ui/schedules/schedules';
 import { auditPages } from './ui/audit/audit';
 import { settingsPages } from './ui/safety/settings';
 import { workspacePages } from './ui/access/workspaces';
+import { agentPages } from './ui/agents/agents';
 
 export const SESSION_COOKIE = 'mc_session';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', auditPages(deps, renderer));
   app.route('/', settingsPages(deps, renderer));
   app.route('/', workspacePages(deps, renderer));
+  app.route('/', agentPages(deps, renderer));
 
   app.onError(errorHandler(deps.logger, renderer));
   app.notFound(notFoundHandler(renderer));

@@ -113,6 +113,25 @@ export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> =>
     '/settings/workspace': { name: 'Default' }, '/settings/workspace/archive': {},
     '/settings/workspace/settings': { provider: 'OpenAI', model: 'gpt-4', temperature: '0.5', maxTokens: '1000', timezone: 'America/Toronto' },
     '/settings/members': { username: 'admin', role: 'VIEWER' }, '/settings/members/:id/remove': {},
+    ...agentForms(fx),
   };
 };
+
+/** The agent pages' forms (api/ui/agents). */
+function agentForms(fx: Fixtures): Record<string, Record<string, string>> {
+  const definitionId = fx.agent?.definitionId ?? fx.spare.containerId; // without agent fixtures, an id of the right shape
+  return {
+    '/agents': { name: 'fuzzed-ui-agent', definitionId, heartbeatSeconds: '5' },
+    '/agents/definitions': {
+      name: 'Fuzzed ui kind', category: 'test', status: 'active', description: 'd', capabilities: 'diagnostics, x',
+      commands: '[{"type":"COLLECT_DIAGNOSTICS","role":"OPERATOR","payloadSchema":{"type":"object"}}]',
+    },
+    '/agents/:id/commands': { type: 'COLLECT_DIAGNOSTICS', payload: '{"a":"b"}', timeoutSeconds: '5' },
+    '/agents/:id/pause': { reason: 'r' }, '/agents/:id/resume': {},
+    '/agents/:id/configuration': { configurationId: fx.agent?.configurationId ?? '' },
+    '/agents/:id/configurations': { name: 'Fuzzed config', yaml: 'region: eu\n' },
+    '/agents/:id/configuration/versions': { yaml: 'region: us\n', note: 'n' },
+    '/agents/:id/token': {}, '/agents/:id/delete': {},
+  };
+}
 
