@@ -23,6 +23,8 @@ export interface MissionTask {
   requiresApproval: boolean;
   approvalTimeoutSeconds: number | null;
   agent: AgentTaskInput | null;
+  /** A fixed agent task's agent, by name. */
+  agentName: string | null;
 }
 
 export interface Mission {
@@ -36,6 +38,9 @@ export interface Mission {
   status: 'draft' | 'active' | 'paused';
   containerId: string;
   containerName: string;
+  /** The agent it is assigned to, if any (its name even once removed). */
+  agentId: string | null;
+  agentName: string | null;
   config: MissionConfigInput;
   schedule: ScheduleInput | null;
   hasTriggerSecret: boolean;
@@ -48,7 +53,7 @@ export interface Mission {
 
 const columns = (sql: TxSql) => sql`
   m.id, m.workspace_id as "workspaceId", m.name, m.description, m.type, m.priority, m.status, m.container_id as "containerId", c.name as "containerName",
-  m.config, m.schedule, (m.trigger_secret is not null) as "hasTriggerSecret", m.created_by as "createdBy",
+  m.agent_id as "agentId", (select a.name from agents a where a.id = m.agent_id) as "agentName", m.config, m.schedule, (m.trigger_secret is not null) as "hasTriggerSecret", m.created_by as "createdBy",
   m.created_at as "createdAt", m.updated_at as "updatedAt",
   (select count(*)::int from mission_tasks t where t.mission_id = m.id) as "taskCount"`;
 
@@ -76,7 +81,8 @@ export async function listMissions(
 export async function listTasks(sql: TxSql, missionId: string): Promise<MissionTask[]> {
   return sql<MissionTask[]>`
     select t.id, t.name, t.task_order as "order", t.selection, t.pattern_id as "patternId", p.name as "patternName",
-           t.input, t.requires_approval as "requiresApproval", t.approval_timeout_seconds as "approvalTimeoutSeconds", t.agent
+           t.input, t.requires_approval as "requiresApproval", t.approval_timeout_seconds as "approvalTimeoutSeconds", t.agent,
+           (select a.name from agents a where a.id = (t.agent ->> 'agentId')::uuid) as "agentName"
     from mission_tasks t left join patterns p on p.id = t.pattern_id
     where t.mission_id = ${missionId} order by t.task_order, t.created_at, lower(t.name)`;
 }
@@ -96,13 +102,24 @@ export async function getMissionAnyWorkspace(sql: TxSql, id: string): Promise<Mi
   return getMission(sql, id, { id: workspaceId });
 }
 
+/** The mission's agent must be one of its workspace's, not removed. */
+async function assertAgent(tx: TxSql, agentId: string | null, ws?: WorkspaceRef): Promise<void> {
+  if (!agentId) return;
+  const [a] = await tx`select 1 from agents where id = ${agentId} and deleted_at is null and workspace_id = ${workspaceIdOf(tx, ws)}`;
+  if (!a) throw new ValidationError('agentId: the agent does not exist.', [{ path: 'agentId', message: 'the agent does not exist' }]);
+}
+
 /** A task's pattern must exist (in the mission's workspace), be active and belong to the mission's container. */
-async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[], ws?: WorkspaceRef): Promise<void> {
+async function validateTasks(tx: TxSql, containerId: string, tasks: TaskInput[], agentId: string | null, ws?: WorkspaceRef): Promise<void> {
   const names = new Set<string>();
   for (const [i, t] of tasks.entries()) {
     const key = t.name.toLowerCase();
     if (names.has(key)) throw new ValidationError(`tasks.${i}.name: another task is already named "${t.name}".`, [{ path: `tasks.${i}.name`, message: 'duplicate task name' }]);
     names.add(key);
+    if (t.agent?.selection === 'mission') {
+      if (!agentId) throw new ValidationError(`tasks.${i}.agent: the task runs on the mission's agent, and the mission has none; assign it one (agentId) or choose the agent.`, [{ path: `tasks.${i}.agent`, message: 'the mission has no agent' }]);
+      continue;
+    }
     if (t.agent) {
       const a = t.agent;
       const [found] = a.selection === 'fixed'
@@ -166,11 +183,12 @@ export async function createMission(
   try {
     return await sql.begin(async (tx) => {
       await assertContainer(tx, input.containerId, ws);
-      await validateTasks(tx, input.containerId, input.tasks, ws);
+      await assertAgent(tx, input.agentId, ws);
+      await validateTasks(tx, input.containerId, input.tasks, input.agentId, ws);
       const triggerSecret = input.type === 'triggered' ? randomSecret(32) : null;
       const [row] = await tx<{ id: string }[]>`
-        insert into missions (name, description, type, priority, status, container_id, config, schedule, trigger_secret, created_by, workspace_id)
-        values (${input.name}, ${input.description}, ${input.type}, ${input.priority}, ${input.status}, ${input.containerId},
+        insert into missions (name, description, type, priority, status, container_id, agent_id, config, schedule, trigger_secret, created_by, workspace_id)
+        values (${input.name}, ${input.description}, ${input.type}, ${input.priority}, ${input.status}, ${input.containerId}, ${input.agentId},
                 ${tx.json(input.config)}, ${input.schedule ? tx.json(input.schedule) : null}, ${triggerSecret}, ${actor.name}, ${workspaceIdOf(tx, ws)})
         returning id`;
       await syncTasks(tx, row!.id, input.tasks);
@@ -198,8 +216,10 @@ export async function updateMission(
       const before = await getMission(tx, id, ws);
       const containerId = patch.containerId ?? before.containerId;
       if (patch.containerId) await assertContainer(tx, containerId, ws);
-      const tasks = patch.tasks ?? (patch.containerId ? before.tasks!.map(taskToInput) : undefined);
-      if (tasks) await validateTasks(tx, containerId, tasks, ws);
+      const agentId = patch.agentId === undefined ? before.agentId : patch.agentId;
+      if (patch.agentId) await assertAgent(tx, agentId, ws);
+      const tasks = patch.tasks ?? (patch.containerId || patch.agentId !== undefined ? before.tasks!.map(taskToInput) : undefined);
+      if (tasks) await validateTasks(tx, containerId, tasks, agentId, ws);
       // Pause and resume go through setMissionPaused, which also pauses the runs.
       if (patch.status && before.status === 'paused') throw new ConflictError(`Mission "${before.name}" is paused; resume it instead of changing its status.`);
       const type = patch.type ?? before.type;
@@ -209,7 +229,7 @@ export async function updateMission(
       await tx`
         update missions set
           name = ${patch.name ?? before.name}, description = ${patch.description ?? before.description}, type = ${type},
-          priority = ${patch.priority ?? before.priority}, container_id = ${containerId},
+          priority = ${patch.priority ?? before.priority}, container_id = ${containerId}, agent_id = ${agentId},
           status = ${patch.status ?? before.status},
           config = ${tx.json({ ...before.config, ...patch.config })},
           schedule = ${schedule ? tx.json(schedule) : null},
@@ -275,7 +295,11 @@ export async function triggerSecretOf(sql: TxSql, id: string): Promise<string | 
 }
 
 /** An agent task pinned to its definition's current version, with its settings in milliseconds. */
-async function pinAgent(sql: TxSql, taskName: string, a: AgentTaskInput, workspaceId: string): Promise<PinnedAgent> {
+async function pinAgent(sql: TxSql, taskName: string, task: AgentTaskInput, mission: Mission): Promise<PinnedAgent> {
+  // The mission's agent is pinned as it is when the run starts: a later reassignment changes the next runs only.
+  if (task.selection === 'mission' && !mission.agentId) throw new ConflictError(`Task "${taskName}" runs on the mission's agent, and the mission has none now; assign it one.`);
+  const a = task.selection === 'mission' ? { ...task, selection: 'fixed' as const, agentId: mission.agentId! } : { ...task, selection: task.selection as 'fixed' | 'capability' };
+  const workspaceId = mission.workspaceId;
   const [d] = await sql<{ id: string; name: string; version: number; status: string }[]>`
     select d.id, d.name, d.current_version as version, d.status from agent_definitions d
     where d.workspace_id = ${workspaceId} and d.id = ${a.selection === 'fixed'
@@ -308,7 +332,7 @@ export async function buildPlan(sql: TxSql, missionId: string, ws?: WorkspaceRef
     tasks.push({
       id: t.id, name: t.name, order: t.order, selection: t.selection, pattern, input: t.input,
       requiresApproval: t.requiresApproval, approvalTimeoutSeconds: t.approvalTimeoutSeconds,
-      ...(t.agent ? { agent: await pinAgent(sql, t.name, t.agent, mission.workspaceId) } : {}),
+      ...(t.agent ? { agent: await pinAgent(sql, t.name, t.agent, mission) } : {}),
     });
   }
   return {

@@ -53,7 +53,8 @@ export type ScheduleInput = z.infer<typeof scheduleInput>;
 
 export const agentTaskInput = z
   .object({
-    selection: z.enum(['fixed', 'capability']),
+    /** fixed: agentId; capability: any connected agent of definitionId with it, least busy first; mission: the mission's own agent (its agentId). */
+    selection: z.enum(['fixed', 'capability', 'mission']),
     agentId: z.uuid('agentId must be an agent id.').optional(),
     capability: text().trim().min(1).max(64).optional(),
     definitionId: z.uuid('definitionId must be an agent definition id.').optional(),
@@ -98,6 +99,8 @@ const base = {
   config: missionConfig,
   schedule: scheduleInput.nullable(),
   tasks: z.array(taskInput).max(200),
+  /** The agent the mission is assigned to (seed 004): its tasks with selection "mission" run there. */
+  agentId: z.uuid('agentId must be an agent id.').nullable(),
 };
 
 export const missionInput = z
@@ -108,6 +111,7 @@ export const missionInput = z
     config: base.config.default(missionConfig.parse({})),
     schedule: base.schedule.optional(),
     tasks: base.tasks.default([]),
+    agentId: base.agentId.default(null),
     status: z.enum(['draft', 'active']).default('draft'),
   })
   .strict();
@@ -123,6 +127,7 @@ export const missionPatch = z
     config: missionConfig.partial().optional(),
     schedule: base.schedule.optional(),
     tasks: base.tasks.optional(),
+    agentId: base.agentId.optional(),
     status: z.enum(['draft', 'active']).optional(),
   })
   .strict();

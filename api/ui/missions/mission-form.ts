@@ -3,7 +3,7 @@
 // per-field errors that the form shows next to each control.
 import { z } from 'zod';
 import { missionInput, type MissionInput } from '../../../core/missions/schemas';
-import type { Mission } from '../../../core/missions/missions';
+import type { Mission, MissionTask } from '../../../core/missions/missions';
 import { SELECTION_POLICIES } from '../../../core/patterns/schemas';
 import { checked, rows, str, type FormValue } from '../common';
 
@@ -12,10 +12,16 @@ export interface TaskRow {
   id: string;
   name: string;
   order: string;
-  source: string; // "pattern:<id>" or "policy:<name>"
+  /** "pattern:<id>", "policy:<name>", or on an agent: "agent:<id>", "agent:mission" (the mission's own), "capability:<definitionId>:<capability>". */
+  source: string;
   input: string;
   approval: boolean;
   timeout: string;
+  /** A task on an agent: its attempt's timeout (s), retries, what a final failure does, and its heartbeat timeout (s). */
+  agentTimeout: string;
+  agentRetries: string;
+  agentFailure: string;
+  agentHeartbeat: string;
 }
 
 export interface PlannerValues {
@@ -24,6 +30,8 @@ export interface PlannerValues {
   type: string;
   priority: string;
   containerId: string;
+  /** The agent the mission is assigned to ('' for none). */
+  agentId: string;
   maxConcurrency: string;
   retryPolicy: string;
   retryDelayMs: string;
@@ -40,13 +48,36 @@ export interface PlannerValues {
 
 export type FieldErrors = Record<string, string>;
 
+const AGENT_ROW_DEFAULTS = { agentTimeout: '300', agentRetries: '0', agentFailure: 'retry', agentHeartbeat: '30' };
+
+/** Where a task runs, as the planner's source control says it. */
+function sourceOf(t: MissionTask): string {
+  if (t.agent) {
+    const a = t.agent;
+    return a.selection === 'mission' ? 'agent:mission' : a.selection === 'fixed' ? `agent:${a.agentId}` : `capability:${a.definitionId}:${a.capability}`;
+  }
+  return t.patternId ? `pattern:${t.patternId}` : `policy:${t.selection}`;
+}
+
+/** The source control's value as a task's agent, or null for a pattern or a policy. */
+function agentOf(t: TaskRow): Record<string, unknown> | null {
+  const [kind, ...rest] = t.source.split(':');
+  if (kind !== 'agent' && kind !== 'capability') return null;
+  const settings = {
+    timeoutSeconds: numberOr(t.agentTimeout, 300), retryCount: numberOr(t.agentRetries, 0), failureAction: t.agentFailure || 'retry',
+    heartbeatTimeoutSeconds: numberOr(t.agentHeartbeat, 30),
+  };
+  if (kind === 'capability') return { selection: 'capability', definitionId: rest[0], capability: rest.slice(1).join(':'), ...settings };
+  return rest[0] === 'mission' ? { selection: 'mission', ...settings } : { selection: 'fixed', agentId: rest[0], ...settings };
+}
+
 export function newTaskRow(key: string, order = 0): TaskRow {
-  return { key, id: '', name: '', order: String(order), source: 'policy:default_first', input: '{}', approval: false, timeout: '' };
+  return { key, id: '', name: '', order: String(order), source: 'policy:default_first', input: '{}', approval: false, timeout: '', ...AGENT_ROW_DEFAULTS };
 }
 
 export function emptyValues(containerId = ''): PlannerValues {
   return {
-    name: '', description: '', type: 'manual', priority: 'medium', containerId, maxConcurrency: '1', retryPolicy: 'exponential',
+    name: '', description: '', type: 'manual', priority: 'medium', containerId, agentId: '', maxConcurrency: '1', retryPolicy: 'exponential',
     retryDelayMs: '1000', alertOnFailure: true, onApprovalTimeout: 'reject', scheduled: false, cron: '0 9 * * 1-5',
     timezone: 'America/Toronto', startDate: '', endDate: '', overlap: 'skip', tasks: [newTaskRow('t0')],
   };
@@ -54,15 +85,19 @@ export function emptyValues(containerId = ''): PlannerValues {
 
 export function valuesOf(m: Mission): PlannerValues {
   return {
-    name: m.name, description: m.description, type: m.type, priority: m.priority, containerId: m.containerId,
+    name: m.name, description: m.description, type: m.type, priority: m.priority, containerId: m.containerId, agentId: m.agentId ?? '',
     maxConcurrency: String(m.config.maxConcurrency), retryPolicy: m.config.retryPolicy, retryDelayMs: String(m.config.retryDelayMs),
     alertOnFailure: m.config.alertOnFailure, onApprovalTimeout: m.config.onApprovalTimeout,
     scheduled: !!m.schedule, cron: m.schedule?.cron ?? '0 9 * * 1-5', timezone: m.schedule?.timezone ?? 'America/Toronto',
     startDate: m.schedule?.startDate?.slice(0, 10) ?? '', endDate: m.schedule?.endDate?.slice(0, 10) ?? '', overlap: m.schedule?.overlap ?? 'skip',
     tasks: (m.tasks ?? []).map((t, i) => ({
       key: `t${i}`, id: t.id, name: t.name, order: String(t.order),
-      source: t.patternId ? `pattern:${t.patternId}` : `policy:${t.selection}`,
+      source: sourceOf(t),
       input: JSON.stringify(t.input ?? {}, null, 2), approval: t.requiresApproval, timeout: t.approvalTimeoutSeconds ? String(t.approvalTimeoutSeconds) : '',
+      ...(t.agent ? {
+        agentTimeout: String(t.agent.timeoutSeconds), agentRetries: String(t.agent.retryCount), agentFailure: t.agent.failureAction,
+        agentHeartbeat: String(t.agent.heartbeatTimeoutSeconds),
+      } : AGENT_ROW_DEFAULTS),
     })),
   };
 }
@@ -80,13 +115,15 @@ export const SCHEDULE_MISSING = 'A scheduled mission needs its schedule: tick â€
 export function valuesFromForm(form: Record<string, FormValue>): PlannerValues {
   return {
     name: str(form, 'name'), description: str(form, 'description'), type: typeWithSchedule(str(form, 'type'), checked(form, 'scheduled')), priority: str(form, 'priority'),
-    containerId: str(form, 'containerId'), maxConcurrency: str(form, 'maxConcurrency'), retryPolicy: str(form, 'retryPolicy'),
+    containerId: str(form, 'containerId'), agentId: str(form, 'agentId'), maxConcurrency: str(form, 'maxConcurrency'), retryPolicy: str(form, 'retryPolicy'),
     retryDelayMs: str(form, 'retryDelayMs'), alertOnFailure: checked(form, 'alertOnFailure'), onApprovalTimeout: str(form, 'onApprovalTimeout'),
     scheduled: checked(form, 'scheduled'), cron: str(form, 'cron'), timezone: str(form, 'timezone'),
     startDate: str(form, 'startDate'), endDate: str(form, 'endDate'), overlap: str(form, 'overlap') || 'skip',
     tasks: rows(form, 'tasks').map((r) => ({
       key: r._key!, id: r.id ?? '', name: r.name ?? '', order: r.order ?? '0', source: r.source ?? '', input: r.input ?? '',
       approval: r.approval === 'on' || r.approval === 'true', timeout: r.timeout ?? '',
+      agentTimeout: r.agentTimeout ?? AGENT_ROW_DEFAULTS.agentTimeout, agentRetries: r.agentRetries ?? AGENT_ROW_DEFAULTS.agentRetries,
+      agentFailure: r.agentFailure ?? AGENT_ROW_DEFAULTS.agentFailure, agentHeartbeat: r.agentHeartbeat ?? AGENT_ROW_DEFAULTS.agentHeartbeat,
     })),
   };
 }
@@ -101,6 +138,10 @@ export function zonedMidnight(date: string, timeZone: string): string {
 }
 
 const numberOr = (text: string, fallback: number) => (text.trim() === '' ? fallback : Number(text));
+
+/** A task's agent setting, named as its control: the timeout, retries, failure action or heartbeat; the rest is the source. */
+const agentField = (key: string | undefined) =>
+  ({ timeoutSeconds: 'agentTimeout', retryCount: 'agentRetries', failureAction: 'agentFailure', heartbeatTimeoutSeconds: 'agentHeartbeat' } as Record<string, string>)[key ?? ''] ?? 'source';
 
 /** Turns the planner's values into a mission input, or field errors keyed by the form's own names. */
 export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { input?: MissionInput; errors: FieldErrors } {
@@ -117,9 +158,10 @@ export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { in
     }
     const [kind, value] = t.source.split(':');
     const policy = (SELECTION_POLICIES as readonly string[]).includes(value ?? '') ? value : 'default_first';
+    const agent = agentOf(t);
     return {
       ...(t.id ? { id: t.id } : {}), name: t.name, order: numberOr(t.order, 0), input,
-      ...(kind === 'pattern' ? { patternId: value, selection: 'fixed' } : { patternId: null, selection: policy }),
+      ...(agent ? { patternId: null, agent } : kind === 'pattern' ? { patternId: value, selection: 'fixed' } : { patternId: null, selection: policy }),
       requiresApproval: t.approval, approvalTimeoutSeconds: t.timeout ? Number(t.timeout) : null,
     };
   });
@@ -136,7 +178,7 @@ export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { in
     schedule = { cron: v.cron, timezone: tz, overlap: v.overlap, ...(v.startDate ? { startDate: zoned(v.startDate) } : {}), ...(v.endDate ? { endDate: zoned(v.endDate) } : {}) };
   }
   const body = {
-    name: v.name, description: v.description, type, priority: v.priority, containerId: v.containerId, status,
+    name: v.name, description: v.description, type, priority: v.priority, containerId: v.containerId, agentId: v.agentId || null, status,
     config: {
       maxConcurrency: numberOr(v.maxConcurrency, 1), retryPolicy: v.retryPolicy, retryDelayMs: numberOr(v.retryDelayMs, 1000),
       alertOnFailure: v.alertOnFailure, onApprovalTimeout: v.onApprovalTimeout,
@@ -147,7 +189,7 @@ export function parsePlanner(v: PlannerValues, status: 'draft' | 'active'): { in
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const [head, index, ...rest] = issue.path.map(String);
-      const key = head === 'tasks' && index !== undefined ? `tasks.${v.tasks[Number(index)]?.key ?? index}.${rest[0] === 'patternId' || rest[0] === 'selection' ? 'source' : (rest[0] ?? 'name')}`
+      const key = head === 'tasks' && index !== undefined ? `tasks.${v.tasks[Number(index)]?.key ?? index}.${rest[0] === 'patternId' || rest[0] === 'selection' ? 'source' : rest[0] === 'agent' ? agentField(rest[1]) : (rest[0] ?? 'name')}`
         : head === 'config' || head === 'schedule' ? (index ?? head) : (head ?? 'form');
       errors[key] ??= issue.message;
     }

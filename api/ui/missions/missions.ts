@@ -13,6 +13,8 @@ import { executeMission } from '../../../core/runs/start';
 import { listRuns } from '../../../core/runs/visibility';
 import { createMission, getMission, listMissions, rotateTriggerSecret, updateMission, type Mission } from '../../../core/missions/missions';
 import { listPatterns } from '../../../core/patterns/patterns';
+import { listAgents } from '../../../core/agents/agents';
+import { listDefinitions } from '../../../core/agents/definitions';
 import { describeSchedule } from '../../../core/schedules/schedules';
 import { applyScheduleAfterCommit } from '../../../core/schedules/sync';
 import { SELECTION_POLICIES } from '../../../core/patterns/schemas';
@@ -38,6 +40,13 @@ const listQuery = missionListQuery.extend({
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 
+/** The agents a task (or the mission) may run on, and each kind's capabilities for "any agent with …". */
+async function agentChoices(sql: AppDeps['sql'], ws: { id: string }) {
+  const [agents, definitions] = await Promise.all([listAgents(sql, {}, ws), listDefinitions(sql, ws)]);
+  const kinds = definitions.filter((d) => d.status !== 'deprecated').map((d) => ({ id: d.id, name: d.name, capabilities: d.capabilities }));
+  return { agents: agents.map((a) => ({ id: a.id, name: a.name, status: a.status, definitionName: a.definitionName })), kinds };
+}
+
 export function missionPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
   /**
@@ -57,7 +66,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
     // What was typed may be anything: only a real id is looked up.
     const patterns = z.uuid().safeParse(containerId).success ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 }, ws)).items : [];
     return {
-      values: { ...values, containerId }, containers, patterns, policies: SELECTION_POLICIES, priorities: PRIORITIES, types: MISSION_TYPES,
+      values: { ...values, containerId }, containers, patterns, ...(await agentChoices(deps.sql, ws)), policies: SELECTION_POLICIES, priorities: PRIORITIES, types: MISSION_TYPES,
       retryPolicies: RETRY_POLICIES, timeoutActions: TIMEOUT_ACTIONS, overlaps: OVERLAP_POLICIES,
       cron: cronPreview(values.cron, values.timezone),
     };
@@ -102,7 +111,7 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
       const fieldErrors: FieldErrors = {};
       for (const d of details) {
         const m = /^tasks\.(\d+)\.(\w+)$/.exec(d.path);
-        fieldErrors[m ? `tasks.${values.tasks[Number(m[1])]?.key}.${m[2] === 'patternId' ? 'source' : m[2]}` : d.path] = d.message;
+        fieldErrors[m ? `tasks.${values.tasks[Number(m[1])]?.key}.${m[2] === 'patternId' || m[2] === 'agent' ? 'source' : m[2]}` : d.path] = d.message;
       }
       return planner(c, values, { mission: existing, errors: fieldErrors, message: err.message }, err.status);
     }
@@ -117,7 +126,9 @@ export function missionPages(deps: AppDeps, renderer: Renderer) {
     const patterns = z.uuid().safeParse(containerId).success
       ? (await listPatterns(deps.sql, { containerId, limit: 200, offset: 0 }, currentWorkspace(c))).items : [];
     const key = `n${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-    return renderer.fragment(c, 'partials/missions/task-row', { task: newTaskRow(key, Number(c.req.query('order') ?? 0) || 0), patterns, policies: SELECTION_POLICIES, errors: {} });
+    return renderer.fragment(c, 'partials/missions/task-row', {
+      task: newTaskRow(key, Number(c.req.query('order') ?? 0) || 0), patterns, ...(await agentChoices(deps.sql, currentWorkspace(c))), policies: SELECTION_POLICIES, errors: {},
+    });
   });
 
   // Removing a row is the server answering with nothing in its place (no client script needed).
