@@ -1,14 +1,19 @@
 // `npm run agent:demo`: a demo agent on the shipped client (client/agent). With MC_TOKEN (an admin's
 // API token) it sets up the "Demo agent" definition and the "demo-agent" agent by name, then connects
 // as that agent; with MC_AGENT_TOKEN and MC_AGENT_SECRET it connects as an existing agent.
+// With --native it runs as a Temporal worker agent (kind `worker`, client/agent/native-agent.ts):
+// the same commands, taken from its task queue on the Temporal service the product uses.
 import os from 'node:os';
 import { setTimeout as wait } from 'node:timers/promises';
-import { AgentClient, AgentClientError, type StreamFrames } from '../client/agent';
+import { AgentClient, AgentClientError, NativeAgent, agentTaskQueue, type StreamFrames } from '../client/agent';
+import { loadConfig } from '../lib/config';
 
 const MC_URL = (process.env.MC_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
 const DEFINITION_NAME = 'Demo agent';
 const AGENT_NAME = 'demo-agent';
 const METRICS_EVERY_MS = 5_000;
+const NATIVE = process.argv.slice(2).includes('--native');
+const KIND = NATIVE ? 'worker' : 'http';
 
 const DEMO_DEFINITION = {
   name: DEFINITION_NAME,
@@ -67,12 +72,14 @@ async function setUpDemoAgent(adminToken: string): Promise<{ token: string; sign
     const created = await api<{ agent: { id: string }; token: string; signingSecret: string }>(adminToken, 'POST', '/api/agents', {
       name: AGENT_NAME,
       definitionId: definition.id,
+      kind: KIND,
     });
-    say(`Created the agent "${AGENT_NAME}" (${created.agent.id}).`);
+    say(`Created the agent "${AGENT_NAME}" (${created.agent.id}, kind ${KIND}).`);
     return created;
   }
   const rotated = await api<{ token: string; signingSecret: string }>(adminToken, 'POST', `/api/agents/${existing.id}/token`, {});
   say(`Rotated the token of the agent "${AGENT_NAME}" (${existing.id}): its previous token no longer works.`);
+  // Its kind follows the client: hello says `worker` or `http`, and commands are routed by it.
   return rotated;
 }
 
@@ -95,8 +102,20 @@ function cpuSampler(): () => number {
   };
 }
 
-function buildAgent(credentials: { token: string; signingSecret: string }): AgentClient {
-  const client = new AgentClient({ url: MC_URL, ...credentials, version: '1.0.0', capabilities: DEMO_DEFINITION.capabilities, metadata: { host: os.hostname() } });
+/** The HTTP client, or with --native the Temporal worker agent on the product's Temporal service (TEMPORAL_ADDRESS, else `npm start`'s dev server). */
+async function newClient(credentials: { token: string; signingSecret: string }): Promise<AgentClient> {
+  const options = { url: MC_URL, ...credentials, version: '1.0.0', capabilities: DEMO_DEFINITION.capabilities, metadata: { host: os.hostname() } };
+  if (!NATIVE) return new AgentClient(options);
+  const config = loadConfig();
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.MC_TEMPORAL_PORT}`;
+  // The SDK's own warnings only, less the expected one: this worker runs the command activity and no workflows.
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+  Runtime.install({ logger: new DefaultLogger('WARN', ({ message }) => /no workflows registered/i.test(message) || say(`Temporal: ${message}`)) });
+  say(`Temporal at ${address}, namespace ${config.TEMPORAL_NAMESPACE} (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE).`);
+  return new NativeAgent({ ...options, temporal: { address, namespace: config.TEMPORAL_NAMESPACE } });
+}
+
+function buildAgent(client: AgentClient): AgentClient {
   let configuration: StreamFrames['configuration'] | null = null;
   let unpause: ReturnType<typeof setTimeout> | undefined;
 
@@ -162,12 +181,14 @@ async function main(): Promise<void> {
   if (!credentials) {
     console.error('Set MC_TOKEN to an admin\'s API token (mc_…, the first `npm start` prints one) to set up and run the demo agent,');
     console.error('or MC_AGENT_TOKEN and MC_AGENT_SECRET to run as an existing agent. MC_URL defaults to http://localhost:3000.');
+    console.error('With --native it runs as a Temporal worker agent on TEMPORAL_ADDRESS (default: the dev server `npm start` runs).');
     process.exit(2);
   }
-  const client = buildAgent(credentials);
+  const client = buildAgent(await newClient(credentials));
   const hello = await client.start();
   const metrics = reportMetricsRegularly(client);
   say(`Connected as "${hello.agent.name}" (definition "${hello.agent.definition.name}" v${hello.agent.definition.version}).`);
+  if (NATIVE) say(`Commands come from the Temporal task queue ${agentTaskQueue(hello.agent.id)}.`);
   say(`Agent page: ${MC_URL}/agents/${hello.agent.id}`);
   say('Send it a command:');
   console.log(

@@ -50,14 +50,14 @@ const STOP_GRACE_MS = 2_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 type Answer = CommandResult | TaskResult;
 const label = (body: SignedBody) => (body.kind === 'command' ? body.type : `task "${body.task.name}"`);
-
 const consoleLogger = { info: (msg: string) => console.log(`[agent] ${msg}`), warn: (msg: string) => console.warn(`[agent] ${msg}`) };
 
 export class AgentClient {
   readonly stats = { commandsRun: 0, tasksRun: 0, rejectedFrames: 0, duplicateFrames: 0, heartbeats: 0 };
 
+  protected readonly kind: NonNullable<HelloRequest['kind']> = 'http'; // hello announces it: a NativeAgent's commands come by Temporal
   private readonly fetch: typeof fetch;
-  private readonly log: NonNullable<AgentClientOptions['logger']>;
+  protected readonly log: NonNullable<AgentClientOptions['logger']>;
   private readonly commandHandlers = new Map<string, CommandHandler>();
   private configurationHandler: ConfigurationHandler | null = null;
   private controlHandler: ControlHandler | null = null;
@@ -161,7 +161,7 @@ export class AgentClient {
 
   private async hello(): Promise<HelloResponse> {
     const { version, capabilities, metadata, heartbeatIntervalMs } = this.options;
-    const body: HelloRequest = { version, capabilities, metadata, heartbeatIntervalMs, kind: 'http' };
+    const body: HelloRequest = { version, capabilities, metadata, heartbeatIntervalMs, kind: this.kind };
     const hello = await this.post<HelloResponse>('/hello', body);
     this.session = hello;
     this.heartbeatIntervalMs = hello.heartbeatIntervalMs;
@@ -307,7 +307,7 @@ export class AgentClient {
     }
   }
 
-  private async run(body: SignedBody): Promise<Answer> {
+  protected async run(body: SignedBody): Promise<Answer> {
     const commandHandler = body.kind === 'command' ? this.commandHandlers.get(body.type) : undefined;
     if (body.kind === 'command' && !commandHandler) return { ok: false, error: { code: 'unknown_command', message: `no handler for command type ${body.type}` } };
     if (body.kind === 'task' && !this.taskHandler) return { ok: false, error: { message: 'this agent takes no tasks (it has no task handler)', retryable: false } };

@@ -4,54 +4,27 @@
 // output is checked against the definition's outputs; an agent killed mid-task
 // stops its relayed heartbeats, and Temporal gives the attempt to another agent.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient } from '../../client/agent/http-agent';
-import { startWebServer, type RunningWeb } from '../../api/server';
-import { json, type ApiClient } from '../helpers/app';
-import { eventually, execute, makeMission, missionEnv, result, waitFor, type MissionEnv } from '../helpers/missions';
+import { describe, expect, it } from 'vitest';
+import type { AgentClient } from '../../client/agent/http-agent';
+import { json } from '../helpers/app';
+import { useAgentFixture, type RegisteredAgent } from '../helpers/agent-fixtures';
+import { eventually, execute, makeMission, result, waitFor } from '../helpers/missions';
 
-let env: MissionEnv;
-let web: RunningWeb;
-let admin: ApiClient;
-const clients: AgentClient[] = [];
+const fx = useAgentFixture();
 
-beforeAll(async () => {
-  env = await missionEnv();
-  web = await startWebServer(env.t.deps, { port: 0, host: '127.0.0.1' });
-  admin = env.admin;
-}, 120_000);
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.stop().catch(() => {})));
-  await web?.close();
-  await env?.close();
-});
-
-async function kindWithAgents(capability: string, n: number): Promise<{ definitionId: string; agents: { id: string; token: string; signingSecret: string }[] }> {
-  const res = await admin.request('POST', '/api/agent-definitions', {
+/** A kind of agent with one capability, its task input and outputs, and `n` agents of it. */
+async function kindWithAgents(capability: string, n: number): Promise<{ definitionId: string; agents: RegisteredAgent[] }> {
+  const definitionId = await fx.definition({
     name: `Writer ${randomUUID().slice(0, 8)}`, status: 'active', capabilities: [capability],
     inputsSchema: { type: 'object', properties: { topic: { type: 'string' } }, required: ['topic'] },
     outputsConfig: [{ key: 'summary', type: 'md', required: true }],
   });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const definitionId = (await json(res)).definition.id;
   const agents = [];
-  for (let i = 0; i < n; i++) {
-    const a = await json(await admin.request('POST', '/api/agents', { name: `writer-${randomUUID().slice(0, 8)}`, definitionId, heartbeatIntervalMs: 1000 }));
-    agents.push({ id: a.agent.id, token: a.token, signingSecret: a.signingSecret });
-  }
+  for (let i = 0; i < n; i++) agents.push(await fx.register(definitionId, { name: `writer-${randomUUID().slice(0, 8)}`, heartbeatIntervalMs: 1000 }));
   return { definitionId, agents };
 }
 
-/** A client whose network can be cut, as a killed process's is: nothing more reaches the server, no goodbye. */
-function connect(a: { token: string; signingSecret: string }, onTask: Parameters<AgentClient['onTask']>[0]) {
-  let cut = false;
-  const client = new AgentClient({
-    url: web.url, token: a.token, signingSecret: a.signingSecret, heartbeatIntervalMs: 1000, logger: { info: () => {}, warn: () => {} },
-    fetch: (url, init) => (cut ? Promise.reject(new Error('killed')) : fetch(url, init)),
-  }).onTask(onTask);
-  clients.push(client);
-  return { client, kill: () => void (cut = true) };
-}
+const connect = (a: RegisteredAgent, onTask: Parameters<AgentClient['onTask']>[0]) => fx.connect(a, (c) => c.onTask(onTask));
 
 describe('a mission task on an agent', () => {
   it('runs on a connected agent with the capability, with its input and context, through the approval gate', async () => {
@@ -63,20 +36,20 @@ describe('a mission task on an agent', () => {
       return { summary: `# ${(input as { topic: string }).topic}` };
     });
     await client.start();
-    const missionId = await makeMission(admin, {
-      containerId: env.containerId, status: 'active',
+    const missionId = await makeMission(fx.admin, {
+      containerId: fx.env.containerId, status: 'active',
       tasks: [{ name: 'write', order: 0, input: { topic: 'agents' }, requiresApproval: true, agent: { selection: 'capability', capability, definitionId, timeoutSeconds: 30 } }],
     });
-    const workflowId = await execute(admin, missionId, { campaign: 'spring' });
-    const waiting = await waitFor(env.t, workflowId, (p) => p.status === 'NeedsApproval');
+    const workflowId = await execute(fx.admin, missionId, { campaign: 'spring' });
+    const waiting = await waitFor(fx.env.t, workflowId, (p) => p.status === 'NeedsApproval');
     expect(seen).toEqual([{ input: { topic: 'agents' }, runInput: { campaign: 'spring' } }]);
-    const decided = await admin.request('POST', `/api/runs/${workflowId}/decisions`, { taskId: waiting.tasks[0]!.id, action: 'approve' });
+    const decided = await fx.admin.request('POST', `/api/runs/${workflowId}/decisions`, { taskId: waiting.tasks[0]!.id, action: 'approve' });
     expect(decided.status, await decided.clone().text()).toBe(200);
-    const done = await result(env.t, workflowId);
+    const done = await result(fx.env.t, workflowId);
     expect(done.status).toBe('Completed');
-    const [out] = await env.t.db.sql<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId}`;
+    const [out] = await fx.env.t.db.sql<{ output: unknown }[]>`select output from task_outputs where workflow_id = ${workflowId}`;
     expect(out!.output).toEqual({ summary: '# agents' });
-    const log = await json(await admin.request('GET', `/api/agents/${agents[0]!.id}/runs`));
+    const log = await json(await fx.admin.request('GET', `/api/agents/${agents[0]!.id}/runs`));
     expect(log.runs.map((r: { triggerType: string; status: string }) => `${r.triggerType}:${r.status}`)).toEqual(['manual:success']);
   });
 
@@ -86,20 +59,20 @@ describe('a mission task on an agent', () => {
     let answers = 0;
     const { client } = connect(agents[0]!, async () => (++answers === 1 ? { wrong: true } : { summary: 'ok' }));
     await client.start();
-    const missionId = await makeMission(admin, {
-      containerId: env.containerId, status: 'active',
+    const missionId = await makeMission(fx.admin, {
+      containerId: fx.env.containerId, status: 'active',
       tasks: [{ name: 'write', order: 0, input: { topic: 'x' }, agent: { selection: 'capability', capability, definitionId, timeoutSeconds: 30 } }],
     });
-    const workflowId = await execute(admin, missionId);
+    const workflowId = await execute(fx.admin, missionId);
     // The client's first answer is refused (422, not retried by it); the server's row stays open.
     await eventually(async () => answers, (n) => n >= 1, 10_000);
-    const [row] = await eventually(() => env.t.db.sql<{ id: string; status: string }[]>`select id, status from agent_tasks where workflow_id = ${workflowId}`, (r) => r.length > 0 && r[0]!.status !== 'queued', 10_000);
-    const agentApi = { request: (path: string, body: unknown) => fetch(`${web.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${agents[0]!.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }) };
+    const [row] = await eventually(() => fx.env.t.db.sql<{ id: string; status: string }[]>`select id, status from agent_tasks where workflow_id = ${workflowId}`, (r) => r.length > 0 && r[0]!.status !== 'queued', 10_000);
+    const agentApi = { request: (path: string, body: unknown) => fetch(`${fx.web.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${agents[0]!.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }) };
     const wrong = await agentApi.request(`/api/agent/tasks/${row!.id}/result`, { ok: true, output: { summary: 42 } });
     expect(wrong.status).toBe(422);
     expect((await wrong.json()).error.message).toMatch(/"summary" must be of type md/);
     expect((await agentApi.request(`/api/agent/tasks/${row!.id}/result`, { ok: true, output: { summary: 'fine' } })).status).toBe(200);
-    expect((await result(env.t, workflowId)).status).toBe('Completed');
+    expect((await result(fx.env.t, workflowId)).status).toBe('Completed');
     expect((await agentApi.request(`/api/agent/tasks/${row!.id}/result`, { ok: true, output: { summary: 'again' } })).status).toBe(409);
   });
 
@@ -109,19 +82,19 @@ describe('a mission task on an agent', () => {
     const ran: string[] = [];
     const first = connect(agents[0]!, () => new Promise(() => void ran.push('first'))); // never answers
     await first.client.start();
-    const missionId = await makeMission(admin, {
-      containerId: env.containerId, status: 'active',
+    const missionId = await makeMission(fx.admin, {
+      containerId: fx.env.containerId, status: 'active',
       tasks: [{ name: 'write', order: 0, input: { topic: 'x' }, agent: { selection: 'capability', capability, definitionId, timeoutSeconds: 60, heartbeatTimeoutSeconds: 3 } }],
     });
-    const workflowId = await execute(admin, missionId);
+    const workflowId = await execute(fx.admin, missionId);
     await eventually(async () => ran.length, (n) => n === 1, 15_000);
     const second = connect(agents[1]!, () => (ran.push('second'), { summary: 'from the second' }));
     await second.client.start();
     first.kill();
-    const done = await result(env.t, workflowId);
+    const done = await result(fx.env.t, workflowId);
     expect(done.status).toBe('Completed');
     expect(ran).toEqual(['first', 'second']);
-    const rows = await env.t.db.sql<{ agentId: string; status: string }[]>`select agent_id as "agentId", status from agent_tasks where workflow_id = ${workflowId} order by created_at`;
+    const rows = await fx.env.t.db.sql<{ agentId: string; status: string }[]>`select agent_id as "agentId", status from agent_tasks where workflow_id = ${workflowId} order by created_at`;
     expect(rows).toEqual([{ agentId: agents[0]!.id, status: 'lost' }, { agentId: agents[1]!.id, status: 'succeeded' }]);
   });
 });

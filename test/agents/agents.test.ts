@@ -5,86 +5,44 @@
 // three missed intervals and back; metrics; configurations pushed and
 // acknowledged; nothing of one workspace visible from another.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient } from '../../client/agent/http-agent';
+import { describe, expect, it } from 'vitest';
+import type { AgentClient } from '../../client/agent/http-agent';
 import { signFrame, verifyFrame } from '../../client/agent/signature';
 import { listAudit } from '../../core/audit/audit-log';
 import { sweepOffline } from '../../core/agents/presence';
-import { startWebServer, type RunningWeb } from '../../api/server';
 import { ADMIN_TOKEN } from '../helpers/env';
 import { apiClient, json, userWithRole, type ApiClient } from '../helpers/app';
 import { secondWorkspace } from '../helpers/workspaces';
-import { eventually, missionEnv, type MissionEnv } from '../helpers/missions';
+import { AGENT_DEFINITION as DEFINITION, useAgentFixture, type RegisteredAgent } from '../helpers/agent-fixtures';
+import { eventually } from '../helpers/missions';
 
-let env: MissionEnv;
-let web: RunningWeb;
-let admin: ApiClient;
-const clients: AgentClient[] = [];
+const fx = useAgentFixture();
+const { definition, register } = fx;
+const connect = (a: RegisteredAgent, setup?: (c: AgentClient) => void) => fx.connect(a, setup).client;
 
-const DEFINITION = {
-  name: 'Test agent', category: 'test', status: 'active', description: 'For tests', capabilities: ['diagnostics'],
-  commands: [
-    { type: 'COLLECT_DIAGNOSTICS', description: 'Report', payloadSchema: { type: 'object', properties: {}, additionalProperties: false }, role: 'OPERATOR', timeoutMs: 20_000 },
-    { type: 'REFRESH_DATA', description: 'Refresh', payloadSchema: { type: 'object', properties: { source: { type: 'string', maxLength: 10 } }, required: ['source'], additionalProperties: false }, role: 'OPERATOR', timeoutMs: 20_000 },
-    { type: 'SHUTDOWN', description: 'Stop', payloadSchema: { type: 'object' }, role: 'ADMIN', timeoutMs: 5_000 },
-  ],
-  configSchema: { type: 'object', properties: { region: { type: 'string' }, batch: { type: 'integer', minimum: 1 } }, required: ['region'], additionalProperties: false },
-};
-
-beforeAll(async () => {
-  env = await missionEnv();
-  web = await startWebServer(env.t.deps, { port: 0, host: '127.0.0.1' });
-  admin = env.admin;
-}, 120_000);
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.stop().catch(() => {})));
-  await web?.close();
-  await env?.close();
-});
-
-async function definition(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name: `Test agent ${randomUUID().slice(0, 8)}`, ...body });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return (await json(res)).definition.id;
-}
-
-async function register(definitionId: string, extra: Record<string, unknown> = {}): Promise<{ id: string; token: string; signingSecret: string }> {
-  const res = await admin.request('POST', '/api/agents', { name: `agent-${randomUUID().slice(0, 8)}`, definitionId, ...extra });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = await json(res);
-  return { id: body.agent.id, token: body.token, signingSecret: body.signingSecret };
-}
-
-function connect(a: { token: string; signingSecret: string }, setup: (c: AgentClient) => void = () => {}): AgentClient {
-  const client = new AgentClient({ url: web.url, token: a.token, signingSecret: a.signingSecret, version: '1.2.3', heartbeatIntervalMs: 1000, logger: { info: () => {}, warn: () => {} } });
-  setup(client);
-  clients.push(client);
-  return client;
-}
-
-const agentOf = async (id: string) => (await json(await admin.request('GET', `/api/agents/${id}`))).agent;
+const agentOf = async (id: string) => (await json(await fx.admin.request('GET', `/api/agents/${id}`))).agent;
 
 describe('agent definitions', () => {
   it('are versioned immutably: a change is a new version, and an old version cannot be edited', async () => {
     const id = await definition();
-    const res = await admin.request('POST', `/api/agent-definitions/${id}/versions`, { ...DEFINITION, name: undefined, category: undefined, status: undefined, description: 'Second', note: 'v2' });
+    const res = await fx.admin.request('POST', `/api/agent-definitions/${id}/versions`, { ...DEFINITION, name: undefined, category: undefined, status: undefined, description: 'Second', note: 'v2' });
     expect(res.status, await res.clone().text()).toBe(201);
-    const { definition: d, versions } = await json(await admin.request('GET', `/api/agent-definitions/${id}`));
+    const { definition: d, versions } = await json(await fx.admin.request('GET', `/api/agent-definitions/${id}`));
     expect(d).toMatchObject({ currentVersion: 2, description: 'Second' });
     expect(versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
-    await expect(env.t.db.sql`update agent_definition_versions set description = 'edited' where definition_id = ${id}`).rejects.toThrow(/immutable/);
+    await expect(fx.env.t.db.sql`update agent_definition_versions set description = 'edited' where definition_id = ${id}`).rejects.toThrow(/immutable/);
   });
 
   it('refuse a bad payload schema, a duplicate command type or a duplicate name with a clear 4xx', async () => {
-    const bad = await admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'Bad one', commands: [{ type: 'X', payloadSchema: { $ref: 'https://example.com/s.json' } }] });
+    const bad = await fx.admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'Bad one', commands: [{ type: 'X', payloadSchema: { $ref: 'https://example.com/s.json' } }] });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error.message).toMatch(/local references/);
-    const dup = await admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'Dup', commands: [DEFINITION.commands[0], DEFINITION.commands[0]] });
+    const dup = await fx.admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'Dup', commands: [DEFINITION.commands[0], DEFINITION.commands[0]] });
     expect(dup.status).toBe(400);
     const name = `Same ${randomUUID().slice(0, 6)}`;
     await definition({ name });
-    expect((await admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name })).status).toBe(409);
-    expect((await env.viewer.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'By a viewer' })).status).toBe(403);
+    expect((await fx.admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name })).status).toBe(409);
+    expect((await fx.env.viewer.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'By a viewer' })).status).toBe(403);
   });
 });
 
@@ -92,17 +50,17 @@ describe('an agent', () => {
   it('gets a token shown once (hashed at rest) that speaks the agent protocol only; a user token cannot speak it', async () => {
     const a = await register(await definition());
     expect(a.token).toMatch(/^mca_/);
-    const [stored] = await env.t.db.sql<{ tokenHash: string }[]>`select token_hash as "tokenHash" from agent_tokens where agent_id = ${a.id}`;
+    const [stored] = await fx.env.t.db.sql<{ tokenHash: string }[]>`select token_hash as "tokenHash" from agent_tokens where agent_id = ${a.id}`;
     expect(stored!.tokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(await agentOf(a.id))).not.toContain(a.token);
-    expect((await apiClient(env.t, a.token).request('GET', '/api/agents')).status).toBe(401);
-    expect((await apiClient(env.t, ADMIN_TOKEN).request('POST', '/api/agent/hello', {})).status).toBe(401);
-    expect((await apiClient(env.t, a.token).request('POST', '/api/agent/hello', { version: '1' })).status).toBe(200);
+    expect((await apiClient(fx.env.t, a.token).request('GET', '/api/agents')).status).toBe(401);
+    expect((await apiClient(fx.env.t, ADMIN_TOKEN).request('POST', '/api/agent/hello', {})).status).toBe(401);
+    expect((await apiClient(fx.env.t, a.token).request('POST', '/api/agent/hello', { version: '1' })).status).toBe(200);
     // Rotating: the old token stops at once.
-    const rotated = await json(await admin.request('POST', `/api/agents/${a.id}/token`));
-    expect((await apiClient(env.t, a.token).request('POST', '/api/agent/hello', {})).status).toBe(401);
-    expect((await apiClient(env.t, rotated.token).request('POST', '/api/agent/hello', {})).status).toBe(200);
-    const actions = (await listAudit(env.t.db.sql, { entityId: a.id, limit: 20 })).map((e) => e.action);
+    const rotated = await json(await fx.admin.request('POST', `/api/agents/${a.id}/token`));
+    expect((await apiClient(fx.env.t, a.token).request('POST', '/api/agent/hello', {})).status).toBe(401);
+    expect((await apiClient(fx.env.t, rotated.token).request('POST', '/api/agent/hello', {})).status).toBe(200);
+    const actions = (await listAudit(fx.env.t.db.sql, { entityId: a.id, limit: 20 })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['agent.created', 'token.agent.created', 'token.agent.rotated']));
   });
 
@@ -112,21 +70,21 @@ describe('an agent', () => {
     const client = connect(a, (c) => c.onCommand('COLLECT_DIAGNOSTICS', () => ({ node: process.version, runs: ++runs })));
     const hello = await client.start();
     expect(hello.agent).toMatchObject({ id: a.id, status: 'IDLE' });
-    const res = await env.operator.request('POST', `/api/agents/${a.id}/commands`, { type: 'COLLECT_DIAGNOSTICS', payload: {}, wait: 20 });
+    const res = await fx.env.operator.request('POST', `/api/agents/${a.id}/commands`, { type: 'COLLECT_DIAGNOSTICS', payload: {}, wait: 20 });
     expect(res.status, await res.clone().text()).toBe(200);
     const { command } = await json(res);
-    expect(command).toMatchObject({ status: 'succeeded', result: { node: process.version, runs: 1 }, requestedBy: env.operatorName, source: 'api' });
+    expect(command).toMatchObject({ status: 'succeeded', result: { node: process.version, runs: 1 }, requestedBy: fx.env.operatorName, source: 'api' });
     expect(runs).toBe(1);
     // Counted where they land: one sent and one succeeded entry, one run-log row, one settled workflow.
-    const audit = (await listAudit(env.t.db.sql, { entityId: a.id, action: 'agent.command.', limit: 20 })).map((e) => e.action);
+    const audit = (await listAudit(fx.env.t.db.sql, { entityId: a.id, action: 'agent.command.', limit: 20 })).map((e) => e.action);
     expect(audit.sort()).toEqual(['agent.command.sent', 'agent.command.succeeded']);
-    const log = await json(await admin.request('GET', `/api/agents/${a.id}/runs`));
+    const log = await json(await fx.admin.request('GET', `/api/agents/${a.id}/runs`));
     expect(log.runs).toHaveLength(1);
     expect(log.runs[0]).toMatchObject({ triggerType: 'command', status: 'success', commandId: command.id });
-    const handle = env.t.deps.temporal.client.workflow.getHandle(command.workflowId);
+    const handle = fx.env.t.deps.temporal.client.workflow.getHandle(command.workflowId);
     expect(await handle.result()).toMatchObject({ status: 'succeeded' });
     // A second answer to a settled command is refused.
-    const again = await apiClient(env.t, a.token).request('POST', `/api/agent/commands/${command.id}/result`, { ok: true, result: 'late' });
+    const again = await apiClient(fx.env.t, a.token).request('POST', `/api/agent/commands/${command.id}/result`, { ok: true, result: 'late' });
     expect(again.status).toBe(409);
     expect(client.stats.rejectedFrames).toBe(0);
   });
@@ -138,26 +96,26 @@ describe('an agent', () => {
       expect(res.status, await res.clone().text()).toBe(status);
       expect((await json(res)).error.message).toMatch(message);
     };
-    await refused(env.viewer, { type: 'COLLECT_DIAGNOSTICS', payload: {} }, 403, /needs the OPERATOR role/);
-    await refused(env.operator, { type: 'SHUTDOWN', payload: {} }, 403, /needs the ADMIN role/);
-    await refused(env.operator, { type: 'REFRESH_DATA', payload: { source: 'far too long a source' } }, 422, /at \/source/);
-    await refused(env.operator, { type: 'REFRESH_DATA', payload: {} }, 422, /source/);
-    await refused(env.operator, { type: 'NO_SUCH_THING', payload: {} }, 409, /accepts no command NO_SUCH_THING/);
-    const [count] = await env.t.db.sql<{ n: number }[]>`select count(*)::int as n from agent_commands where agent_id = ${a.id}`;
+    await refused(fx.env.viewer, { type: 'COLLECT_DIAGNOSTICS', payload: {} }, 403, /needs the OPERATOR role/);
+    await refused(fx.env.operator, { type: 'SHUTDOWN', payload: {} }, 403, /needs the ADMIN role/);
+    await refused(fx.env.operator, { type: 'REFRESH_DATA', payload: { source: 'far too long a source' } }, 422, /at \/source/);
+    await refused(fx.env.operator, { type: 'REFRESH_DATA', payload: {} }, 422, /source/);
+    await refused(fx.env.operator, { type: 'NO_SUCH_THING', payload: {} }, 409, /accepts no command NO_SUCH_THING/);
+    const [count] = await fx.env.t.db.sql<{ n: number }[]>`select count(*)::int as n from agent_commands where agent_id = ${a.id}`;
     expect(count!.n).toBe(0);
-    const audit = await listAudit(env.t.db.sql, { entityId: a.id, action: 'agent.command.', limit: 20 });
+    const audit = await listAudit(fx.env.t.db.sql, { entityId: a.id, action: 'agent.command.', limit: 20 });
     expect(audit.map((e) => e.action)).toEqual(Array(5).fill('agent.command.refused'));
   });
 
   it('waits for an agent that is not connected until the timeout, then the command is timed out', async () => {
     const a = await register(await definition());
-    const res = await env.operator.request('POST', `/api/agents/${a.id}/commands`, { type: 'COLLECT_DIAGNOSTICS', payload: {}, timeoutMs: 1500, wait: 0 });
+    const res = await fx.env.operator.request('POST', `/api/agents/${a.id}/commands`, { type: 'COLLECT_DIAGNOSTICS', payload: {}, timeoutMs: 1500, wait: 0 });
     expect(res.status).toBe(202);
     const { command } = await json(res);
     expect(res.headers.get('location')).toBe(`/api/agents/${a.id}/commands/${command.id}`);
-    const outcome = await env.t.deps.temporal.client.workflow.getHandle(command.workflowId).result();
+    const outcome = await fx.env.t.deps.temporal.client.workflow.getHandle(command.workflowId).result();
     expect(outcome).toMatchObject({ status: 'timed_out' });
-    const after = await json(await env.operator.request('GET', `/api/agents/${a.id}/commands/${command.id}`));
+    const after = await json(await fx.env.operator.request('GET', `/api/agents/${a.id}/commands/${command.id}`));
     expect(after.command).toMatchObject({ status: 'timed_out', error: { code: 'timeout' } });
   });
 
@@ -165,20 +123,20 @@ describe('an agent', () => {
     const a = await register(await definition());
     const client = connect(a, (c) => c.onCommand('COLLECT_DIAGNOSTICS', () => ({ via: 'cli' })));
     await client.start();
-    const start = (actor: string) => env.t.deps.temporal.client.workflow.execute('agentCommandWorkflow', {
-      taskQueue: env.t.config.TEMPORAL_TASK_QUEUE, workflowId: `cli-${randomUUID()}`, args: [{ agentId: a.id, type: 'COLLECT_DIAGNOSTICS', payload: {}, actor }],
+    const start = (actor: string) => fx.env.t.deps.temporal.client.workflow.execute('agentCommandWorkflow', {
+      taskQueue: fx.env.t.config.TEMPORAL_TASK_QUEUE, workflowId: `cli-${randomUUID()}`, args: [{ agentId: a.id, type: 'COLLECT_DIAGNOSTICS', payload: {}, actor }],
     });
     expect(await start('admin')).toMatchObject({ status: 'succeeded', result: { via: 'cli' } });
-    const viewer = await userWithRole(env.t, 'VIEWER');
+    const viewer = await userWithRole(fx.env.t, 'VIEWER');
     await expect(start(viewer.username)).rejects.toThrow();
-    const audit = await listAudit(env.t.db.sql, { entityId: a.id, action: 'agent.command.', limit: 20 });
+    const audit = await listAudit(fx.env.t.db.sql, { entityId: a.id, action: 'agent.command.', limit: 20 });
     expect(audit.map((e) => e.action).sort()).toEqual(['agent.command.refused', 'agent.command.sent', 'agent.command.succeeded']);
     expect(audit.find((e) => e.action === 'agent.command.refused')).toMatchObject({ actor: viewer.username, details: { source: 'cli' } });
   });
 
   it('goes OFFLINE within three intervals of its last heartbeat, and back when it returns', async () => {
     const a = await register(await definition(), { heartbeatIntervalMs: 1000 });
-    const agent = apiClient(env.t, a.token);
+    const agent = apiClient(fx.env.t, a.token);
     const { sessionId } = await json(await agent.request('POST', '/api/agent/hello', { version: '1' }));
     expect((await agent.request('POST', '/api/agent/heartbeat', { sessionId, status: 'RUNNING', currentTask: 'crunching', resourceUsage: { cpu: 12 } })).status).toBe(200);
     expect(await agentOf(a.id)).toMatchObject({ status: 'RUNNING', currentTask: 'crunching', resourceUsage: { cpu: 12 } });
@@ -190,7 +148,7 @@ describe('an agent', () => {
     expect((await agent.request('POST', '/api/agent/heartbeat', { sessionId, status: 'IDLE' })).status).toBe(409);
     await agent.request('POST', '/api/agent/hello', {});
     expect((await agentOf(a.id)).status).toBe('IDLE');
-    const events = await env.t.db.sql<{ payload: { from: string; to: string; reason: string } }[]>`
+    const events = await fx.env.t.db.sql<{ payload: { from: string; to: string; reason: string } }[]>`
       select payload from events where type = 'agent.status_changed' and entity_id = ${a.id} order by id`;
     expect(events.map((e) => `${e.payload.from}>${e.payload.to}:${e.payload.reason}`)).toEqual([
       'OFFLINE>IDLE:hello', 'IDLE>RUNNING:heartbeat', 'RUNNING>OFFLINE:missed_heartbeats', 'OFFLINE>IDLE:hello',
@@ -199,16 +157,16 @@ describe('an agent', () => {
 
   it('counts as OFFLINE past 2.25 intervals of silence and not before, whichever replica sweeps', async () => {
     const a = await register(await definition(), { heartbeatIntervalMs: 10_000 });
-    const agent = apiClient(env.t, a.token);
+    const agent = apiClient(fx.env.t, a.token);
     await agent.request('POST', '/api/agent/hello', {});
-    const silentFor = async (ms: number) => env.t.db.sql`update agents set last_heartbeat_at = now() - ${ms} * interval '1 millisecond' where id = ${a.id}`;
+    const silentFor = async (ms: number) => fx.env.t.db.sql`update agents set last_heartbeat_at = now() - ${ms} * interval '1 millisecond' where id = ${a.id}`;
     await silentFor(22_000);
-    await Promise.all([sweepOffline(env.t.db.sql), sweepOffline(env.t.db.sql)]);
+    await Promise.all([sweepOffline(fx.env.t.db.sql), sweepOffline(fx.env.t.db.sql)]);
     expect((await agentOf(a.id)).status).toBe('IDLE');
     await silentFor(23_000);
-    await Promise.all([sweepOffline(env.t.db.sql), sweepOffline(env.t.db.sql)]);
+    await Promise.all([sweepOffline(fx.env.t.db.sql), sweepOffline(fx.env.t.db.sql)]);
     expect((await agentOf(a.id)).status).toBe('OFFLINE');
-    const [changes] = await env.t.db.sql<{ n: number }[]>`select count(*)::int as n from events where type = 'agent.status_changed' and entity_id = ${a.id} and payload->>'to' = 'OFFLINE'`;
+    const [changes] = await fx.env.t.db.sql<{ n: number }[]>`select count(*)::int as n from events where type = 'agent.status_changed' and entity_id = ${a.id} and payload->>'to' = 'OFFLINE'`;
     expect(changes!.n).toBe(1);
   });
 
@@ -218,45 +176,45 @@ describe('an agent', () => {
     await client.start();
     await client.reportMetrics({ cpu_percent: 10, memory_mb: 100 });
     await client.reportMetrics({ cpu_percent: 30, memory_mb: 120 });
-    const { series } = await json(await admin.request('GET', `/api/agents/${a.id}/metrics?minutes=10&steps=10`));
+    const { series } = await json(await fx.admin.request('GET', `/api/agents/${a.id}/metrics?minutes=10&steps=10`));
     const cpu = series.find((s: { name: string }) => s.name === 'cpu_percent');
     expect(cpu).toMatchObject({ last: 30, min: 10, max: 30 });
     expect(cpu.points.filter((p: number | null) => p !== null)).toEqual([20]);
-    const bad = await apiClient(env.t, a.token).request('POST', '/api/agent/metrics', { samples: [{ values: { 'Bad Name': 1 } }] });
+    const bad = await apiClient(fx.env.t, a.token).request('POST', '/api/agent/metrics', { samples: [{ values: { 'Bad Name': 1 } }] });
     expect(bad.status).toBe(400);
   });
 
   it('is sent the configuration assigned to it, checked against its definition, and acknowledges it', async () => {
     const definitionId = await definition();
     const a = await register(definitionId);
-    const bad = await admin.request('POST', '/api/agent-configurations', { definitionId, name: 'Broken', yaml: 'region: [unclosed' });
+    const bad = await fx.admin.request('POST', '/api/agent-configurations', { definitionId, name: 'Broken', yaml: 'region: [unclosed' });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error.message).toMatch(/line 1/);
-    const offSchema = await admin.request('POST', '/api/agent-configurations', { definitionId, name: 'Off', yaml: 'batch: 0\n' });
+    const offSchema = await fx.admin.request('POST', '/api/agent-configurations', { definitionId, name: 'Off', yaml: 'batch: 0\n' });
     expect(offSchema.status).toBe(422);
-    const created = await admin.request('POST', '/api/agent-configurations', { definitionId, name: `Config ${randomUUID().slice(0, 6)}`, yaml: 'region: eu\nbatch: 5\n' });
+    const created = await fx.admin.request('POST', '/api/agent-configurations', { definitionId, name: `Config ${randomUUID().slice(0, 6)}`, yaml: 'region: eu\nbatch: 5\n' });
     expect(created.status, await created.clone().text()).toBe(201);
     const { configuration } = await json(created);
     const received: unknown[] = [];
     const client = connect(a, (c) => c.onConfiguration((cfg) => void received.push(cfg.effective)));
     await client.start();
-    expect((await admin.request('PUT', `/api/agents/${a.id}/configuration`, { configurationId: configuration.id })).status).toBe(200);
+    expect((await fx.admin.request('PUT', `/api/agents/${a.id}/configuration`, { configurationId: configuration.id })).status).toBe(200);
     await eventually(() => agentOf(a.id), (x) => x.configStatus === 'applied', 10_000);
     expect(received).toEqual([{ region: 'eu', batch: 5 }]);
-    expect((await admin.request('POST', `/api/agent-configurations/${configuration.id}/versions`, { yaml: 'region: us\n', note: 'move' })).status).toBe(201);
+    expect((await fx.admin.request('POST', `/api/agent-configurations/${configuration.id}/versions`, { yaml: 'region: us\n', note: 'move' })).status).toBe(201);
     await eventually(() => agentOf(a.id), (x) => x.configAppliedVersion === 2, 10_000);
     expect(received).toEqual([{ region: 'eu', batch: 5 }, { region: 'us' }]);
   });
 
   it('of another workspace is not found, and its commands are not there to send', async () => {
-    const b = await secondWorkspace(env.t, `Agents ${randomUUID().slice(0, 6)}`);
+    const b = await secondWorkspace(fx.env.t, `Agents ${randomUUID().slice(0, 6)}`);
     const res = await b.admin.request('POST', '/api/agent-definitions', { ...DEFINITION, name: 'Theirs' });
     const theirs = (await json(res)).definition.id;
     const agent = await json(await b.admin.request('POST', '/api/agents', { name: 'their-agent', definitionId: theirs }));
-    expect((await admin.request('GET', `/api/agents/${agent.agent.id}`)).status).toBe(404);
-    expect((await admin.request('POST', `/api/agents/${agent.agent.id}/commands`, { type: 'COLLECT_DIAGNOSTICS', payload: {} })).status).toBe(404);
-    expect((await admin.request('POST', '/api/agents', { name: 'x', definitionId: theirs })).status).toBe(400);
-    expect((await json(await admin.request('GET', '/api/agents'))).agents.map((x: { id: string }) => x.id)).not.toContain(agent.agent.id);
+    expect((await fx.admin.request('GET', `/api/agents/${agent.agent.id}`)).status).toBe(404);
+    expect((await fx.admin.request('POST', `/api/agents/${agent.agent.id}/commands`, { type: 'COLLECT_DIAGNOSTICS', payload: {} })).status).toBe(404);
+    expect((await fx.admin.request('POST', '/api/agents', { name: 'x', definitionId: theirs })).status).toBe(400);
+    expect((await json(await fx.admin.request('GET', '/api/agents'))).agents.map((x: { id: string }) => x.id)).not.toContain(agent.agent.id);
   });
 });
 
