@@ -38,14 +38,14 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
     url: `http://${shown}:${port}`,
     port,
     close: async () => {
+      // Refuse new connections first, then end the open ones (keep-alive and SSE would hold close() open),
+      // and only then stop the background work: a client reconnecting in between would restart it.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await reconciler.stop();
       await sweeper.stop();
       await eventStreamOf(deps.sql, deps.logger).stop(); // ends every live page's stream
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Keep-alive and SSE connections would hold close() open: end them.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await closed;
     },
   };
 }

@@ -5,7 +5,7 @@
 // token (async completion), a worker agent runs the activity on its own task
 // queue. The outcome (succeeded, failed, timed_out, cancelled) is written once
 // and is the workflow's result, which every caller waits on.
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, type ActivityOptions, CancellationScope, TimeoutFailure, isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { AgentActivities } from '../activities/agent-activities';
 import { agentTaskQueue, AGENT_COMMAND_ACTIVITY, type CommandResult, type SignedFrame } from '../client/agent/protocol';
 import type { CommandOutcome } from '../core/agents/commands';
@@ -21,13 +21,22 @@ export interface AgentCommandInput {
   commandId?: string;
 }
 
-const { prepareAgentCommand, settleAgentCommand } = proxyActivities<AgentActivities>({
+const steps: ActivityOptions = {
   startToCloseTimeout: '30s',
   // A database outage only delays these; a refused command fails at once.
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['CommandRefused'] },
-});
+};
+/**
+ * Recording the command and writing its outcome are quick database writes: as local activities they run
+ * inside the workflow task that needs them, sparing a command two round trips through the server. Runs
+ * started before that change replay with the activities they scheduled.
+ */
+const LOCAL_STEPS_PATCH = 'agent-command-local-steps';
+const localSteps = proxyLocalActivities<AgentActivities>(steps);
+const scheduledSteps = proxyActivities<AgentActivities>(steps);
 
 export async function agentCommandWorkflow(input: AgentCommandInput): Promise<CommandOutcome> {
+  const { prepareAgentCommand, settleAgentCommand } = patched(LOCAL_STEPS_PATCH) ? localSteps : scheduledSteps;
   const cmd = await prepareAgentCommand(input);
   const remaining = Math.max(1000, Date.parse(cmd.expiresAt) - Date.now());
   const waiting = { scheduleToCloseTimeout: remaining, startToCloseTimeout: remaining, retry: { maximumAttempts: 1 } };

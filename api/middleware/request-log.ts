@@ -3,6 +3,9 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '../../lib/logger';
 import type { AppEnv } from '../context';
 
+/** Requests that come all the time (probes, a fleet's heartbeats): logged at debug when they succeed. */
+const QUIET = new Set(['/health/live', '/health/ready', '/api/agent/heartbeat']);
+
 export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
@@ -19,7 +22,7 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
       user: c.get('user')?.username,
     };
     if (status >= 500) logger.error(entry, 'request');
-    else if ((path === '/health/live' || path === '/health/ready') && status < 400) logger.debug(entry, 'request');
+    else if (QUIET.has(path) && status < 400) logger.debug(entry, 'request');
     else logger.info(entry, 'request');
   };
 }

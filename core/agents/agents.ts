@@ -8,6 +8,7 @@ import { rethrowConstraint } from '../../db/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { AGENT_TOKEN_PREFIX, type AgentStatus } from '../../client/agent/protocol';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { appendEvent } from '../events/events';
 import { randomSecret, sha256 } from '../access/credentials';
 import { instanceSecret } from '../access/bootstrap';
 import { workspaceIdOf, type WorkspaceRef } from '../access/users';
@@ -146,6 +147,7 @@ export async function rotateAgentToken(sql: Sql, id: string, actor: Actor, insta
     await tx`update agent_tokens set revoked_at = now() where agent_id = ${id} and revoked_at is null`;
     const credentials = await issueToken(tx, row, actor, instanceKey);
     await appendAudit(tx, { actor, action: 'token.agent.rotated', entityType: 'agent', entityId: id, details: { name: row.name, prefix: credentials.token.slice(0, 8) }, workspaceId: row.workspaceId });
+    await wakeAgent(tx, id, row.workspaceId, `rotated/${id}/${row.keyVersion}`); // its open stream ends now
     return credentials;
   });
 }
@@ -171,6 +173,7 @@ export async function deleteAgent(sql: Sql, id: string, actor: Actor, ws?: Works
     await tx`update agents set deleted_at = now(), status = 'OFFLINE', session_id = null where id = ${id}`;
     await tx`update agent_tokens set revoked_at = now() where agent_id = ${id} and revoked_at is null`;
     await appendAudit(tx, { actor, action: 'agent.deleted', entityType: 'agent', entityId: id, details: { name: before.name }, workspaceId: before.workspaceId });
+    await wakeAgent(tx, id, before.workspaceId, `deleted/${id}`); // its open stream ends now
   });
 }
 
@@ -187,4 +190,12 @@ export async function authenticateAgentToken(sql: TxSql, token: string): Promise
   if (row.stale) await sql`update agent_tokens set last_used_at = now() where id = ${row.tokenId}`;
   const { tokenId: _t, stale: _s, ...agent } = row;
   return agent;
+}
+
+/** The event type that tells an agent's open stream (on any replica) to look again; internal, not shown. */
+export const WORK_CHANGED = 'agent.work_changed';
+
+/** Wakes the agent's open stream: its work changed (a command, a task, a configuration, a pause, its session or token). */
+export function wakeAgent(tx: TxSql, agentId: string, workspaceId: string, key: string) {
+  return appendEvent(tx, { type: WORK_CHANGED, entityType: 'agent', entityId: agentId, actor: 'system', key: `agent-wake/${key}`, workspaceId });
 }

@@ -9,8 +9,7 @@ import type { Sql, TxSql } from '../../db/sql';
 import { rethrowConstraint } from '../../db/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { appendAudit, type Actor } from '../audit/audit-log';
-import { appendEvent } from '../events/events';
-import { getAgent } from './agents';
+import { getAgent, wakeAgent } from './agents';
 import { getDefinition } from './definitions';
 import { assertMatches } from './json-schema';
 
@@ -176,9 +175,4 @@ export async function acknowledgeConfiguration(sql: Sql, agentId: string, versio
       details: { name: row.name, version, configurationId: row.configurationId, ...(ack.message ? { message: ack.message } : {}) }, workspaceId: row.workspaceId,
     });
   });
-}
-
-/** An event that tells the agent's open stream (on any replica) to look again. */
-export function wakeAgent(tx: TxSql, agentId: string, workspaceId: string, key: string) {
-  return appendEvent(tx, { type: 'agent.work_changed', entityType: 'agent', entityId: agentId, actor: 'system', key: `agent-wake/${key}`, workspaceId });
 }

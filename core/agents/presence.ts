@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { AgentStatus, ReportedStatus } from '../../client/agent/protocol';
 import { appendAudit, type Actor } from '../audit/audit-log';
 import { EVENT_COLUMNS } from '../events/events';
-import { getAgent, type Agent } from './agents';
+import { getAgent, wakeAgent, type Agent } from './agents';
 import { pruneMetrics } from './metrics';
 
 /** Heartbeats missed before an agent counts as OFFLINE: with the sweep's period (500 ms) on top, within three intervals of 1 s or more. */
@@ -41,11 +41,6 @@ async function changeStatus(sql: TxSql, agentId: string, to: AgentStatus, reason
   return row?.from ?? null;
 }
 
-/** The status an agent shows for what it reports: an operator's pause wins over anything but ERROR. */
-function effectiveStatus(reported: ReportedStatus, paused: boolean): AgentStatus {
-  return paused && reported !== 'ERROR' ? 'PAUSED' : reported;
-}
-
 export interface HelloInput {
   version?: string;
   capabilities?: string[];
@@ -72,6 +67,7 @@ export async function hello(sql: Sql, agentId: string, input: HelloInput): Promi
       });
     }
     if (before.status === 'OFFLINE') await changeStatus(tx, agentId, before.paused ? 'PAUSED' : 'IDLE', 'hello', `agent:${before.name}`);
+    else await wakeAgent(tx, agentId, before.workspaceId, `hello/${sessionId}`); // a stream of the session it supersedes ends now
     return { agent: await getAgent(tx, agentId), sessionId };
   });
 }
@@ -83,23 +79,63 @@ export interface HeartbeatInput {
   resourceUsage?: Record<string, number>;
 }
 
-/** Records a heartbeat of the current session; a superseded session is told so (409). */
-export async function heartbeat(sql: Sql, agentId: string, input: HeartbeatInput): Promise<{ status: AgentStatus; paused: boolean; heartbeatIntervalMs: number }> {
-  return sql.begin(async (tx) => {
-    const [row] = await tx<{ sessionId: string | null; paused: boolean; name: string; interval: number; status: AgentStatus }[]>`
-      update agents set last_heartbeat_at = now(), current_task = ${input.currentTask ?? null},
-             resource_usage = ${tx.json((input.resourceUsage ?? {}) as never)}
+/** What a heartbeat answers the agent, and the task attempts it holds whose liveness goes on to Temporal. */
+export interface HeartbeatOutcome {
+  answer: { status: AgentStatus; paused: boolean; heartbeatIntervalMs: number };
+  relay: { id: string; taskToken: Buffer }[];
+}
+
+/**
+ * Records a heartbeat of the current session in one statement (a fleet sends many): the row, the status
+ * an operator's pause allows with its event where it changed (as changeStatus writes it), and the held
+ * task attempts due a relay (at most one a second each). A superseded session is told so (409).
+ */
+export async function heartbeat(sql: Sql, agentId: string, input: HeartbeatInput): Promise<HeartbeatOutcome> {
+  const [row] = await sql<{ status: AgentStatus; paused: boolean; interval: number; relay: { id: string; token: string }[] }[]>`
+    with old as (
+      select id, status, paused_at is not null as paused from agents
       where id = ${agentId} and deleted_at is null and session_id = ${input.sessionId}
-      returning session_id as "sessionId", paused_at is not null as paused, name, heartbeat_interval_ms as interval, status`;
-    if (!row) {
-      const [exists] = await tx`select 1 from agents where id = ${agentId} and deleted_at is null`;
-      if (!exists) throw new NotFoundError('Agent');
-      throw new ConflictError('This session was superseded by a newer hello (or never opened): say hello again.', { code: 'superseded' });
-    }
-    const status = effectiveStatus(input.status, row.paused);
-    await changeStatus(tx, agentId, status, 'heartbeat', `agent:${row.name}`);
-    return { status, paused: row.paused, heartbeatIntervalMs: row.interval };
-  });
+      for update
+    ),
+    -- the status it shows for what it reports: an operator's pause wins over anything but ERROR
+    next as (
+      select id, status as "from", paused, case when paused and ${input.status}::text <> 'ERROR' then 'PAUSED' else ${input.status}::text end as "to"
+      from old
+    ),
+    beat as (
+      update agents a set last_heartbeat_at = now(), current_task = ${input.currentTask ?? null},
+             resource_usage = ${sql.json((input.resourceUsage ?? {}) as never)},
+             status = n."to", status_seq = a.status_seq + (n."from" <> n."to")::int,
+             status_changed_at = case when n."from" <> n."to" then now() else a.status_changed_at end
+      from next n where a.id = n.id
+      returning n."from", n."to", n.paused, a.name, a.status_seq, a.workspace_id, a.heartbeat_interval_ms
+    ),
+    event as (
+      insert into events (${sql.unsafe(EVENT_COLUMNS)})
+      select 'agent.status_changed', 'agent', ${agentId}, null, null, null, 'agent:' || b.name,
+             jsonb_build_object('from', b."from", 'to', b."to", 'reason', 'heartbeat', 'name', b.name),
+             'agent-status/' || ${agentId} || '/' || b.status_seq, b.workspace_id
+      from beat b where b."from" <> b."to"
+    ),
+    relay as (
+      update agent_tasks t set last_relayed_at = now()
+      from beat
+      where t.agent_id = ${agentId} and t.status in ('delivered', 'running') and t.task_token is not null
+        and (t.last_relayed_at is null or t.last_relayed_at < now() - interval '1 second')
+      returning t.id, t.task_token
+    )
+    select b."to" as status, b.paused, b.heartbeat_interval_ms as interval,
+           coalesce((select json_agg(json_build_object('id', r.id, 'token', encode(r.task_token, 'base64'))) from relay r), '[]') as relay
+    from beat b`;
+  if (!row) {
+    const [exists] = await sql`select 1 from agents where id = ${agentId} and deleted_at is null`;
+    if (!exists) throw new NotFoundError('Agent');
+    throw new ConflictError('This session was superseded by a newer hello (or never opened): say hello again.', { code: 'superseded' });
+  }
+  return {
+    answer: { status: row.status, paused: row.paused, heartbeatIntervalMs: row.interval },
+    relay: row.relay.map((r) => ({ id: r.id, taskToken: Buffer.from(r.token, 'base64') })),
+  };
 }
 
 /** The agent says it is leaving: OFFLINE now rather than after its missed heartbeats. */
@@ -147,6 +183,7 @@ export async function setAgentPaused(sql: Sql, id: string, paused: boolean, acto
     await tx`update agents set paused_at = ${paused ? tx`now()` : null}, paused_by = ${paused ? actor.name : null} where id = ${id}`;
     await appendAudit(tx, { actor, action: paused ? 'agent.paused' : 'agent.resumed', entityType: 'agent', entityId: id, details: { name: a.name, ...(reason ? { reason } : {}) }, workspaceId: a.workspaceId });
     if (a.status !== 'OFFLINE') await changeStatus(tx, id, paused ? 'PAUSED' : 'IDLE', 'operator', actor.name);
+    await wakeAgent(tx, id, a.workspaceId, `${paused ? 'paused' : 'resumed'}/${id}/${Date.now()}`); // its stream says so now
     return getAgent(tx, id, ws);
   });
 }

@@ -15,9 +15,8 @@ import type { PinnedAgent } from '../../workflows/messages';
 import { appendEvent, type EventInput } from '../events/events';
 import { referenceTo, storeOutput } from '../runs/outputs';
 import type { OutputRef } from '../../workflows/messages';
-import { signingSecretOf } from './agents';
 import { preview } from './commands';
-import { wakeAgent } from './configurations';
+import { signingSecretOf, wakeAgent } from './agents';
 import { assertMatches, type JsonSchema } from './json-schema';
 
 export const OPEN_TASK = ['queued', 'delivered', 'running'] as const;
@@ -228,15 +227,6 @@ async function finishLog(tx: TxSql, t: OpenTask, status: 'success' | 'error' | '
   await tx`
     update agent_configurations c set last_run_status = ${status}, last_run_at = now(), last_run_id = l.id, last_run_output_preview = ${outputPreview}
     from agent_run_log l where l.agent_task_id = ${t.id} and c.id = l.configuration_id`;
-}
-
-/** Tasks whose waiting attempt should hear that the agent is alive (at most once a second each). */
-export async function tasksToRelay(sql: TxSql, agentId: string): Promise<{ id: string; taskToken: Buffer }[]> {
-  return sql<{ id: string; taskToken: Buffer }[]>`
-    update agent_tasks set last_relayed_at = now()
-    where agent_id = ${agentId} and status in ('delivered', 'running') and task_token is not null
-      and (last_relayed_at is null or last_relayed_at < now() - interval '1 second')
-    returning id, task_token as "taskToken"`;
 }
 
 /** Temporal gave the attempt up, or the run was cancelled: the agent is told to stop (its stream sends `cancel`). */

@@ -8,9 +8,9 @@ import { z } from 'zod';
 import { ActivityCancelledError, ActivityNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { SIGNATURE_ALGORITHM, SIGNATURE_VERSION, agentTaskQueue, type HelloResponse, type StreamFrames } from '../../../client/agent/protocol';
-import { authenticateAgentToken } from '../../../core/agents/agents';
+import { WORK_CHANGED, authenticateAgentToken } from '../../../core/agents/agents';
 import { answerableCommand, markDelivered, openCommandFrames } from '../../../core/agents/commands';
-import { abandonTask, answerableTask, cancelledTasks, markTasksDelivered, openTaskFrames, outputProblem, settleTaskResult, tasksToRelay } from '../../../core/agents/tasks';
+import { abandonTask, answerableTask, cancelledTasks, markTasksDelivered, openTaskFrames, outputProblem, settleTaskResult } from '../../../core/agents/tasks';
 import { SchemaMismatchError } from '../../../core/agents/json-schema';
 import { acknowledgeConfiguration, pendingConfiguration } from '../../../core/agents/configurations';
 import { getDefinition } from '../../../core/agents/definitions';
@@ -26,10 +26,17 @@ import { ConflictError, RateLimitedError, UnavailableError } from '../../../lib/
 import { currentAgent, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
-import { RECHECK_MS } from '../events/events';
 
-/** How often an open stream looks for work without being woken (a missed wake-up costs this much at most). */
-const LOOK_MS = 5_000;
+/**
+ * How often an open stream looks for work without being woken. Every change to an agent's work (a command,
+ * a task, a cancel, a configuration, pause and resume, a rotated token, removal) appends an event that wakes
+ * its stream on whichever replica holds it, and the event reader catches a missed notification within
+ * seconds: this is the last resort only, and a fleet's open streams must not cost the database a query each
+ * every few seconds.
+ */
+const LOOK_MS = 60_000;
+/** How often an open stream checks that its token still lets it in (a rotation or removal ends it at once, by its wake-up). */
+const RECHECK_TOKEN_MS = 60_000;
 const KEEPALIVE_MS = 15_000;
 
 /** Requests from one agent, per process: `perSecond` with bursts of twice that, so a runaway agent cannot flood the database. */
@@ -72,9 +79,9 @@ export function agentProtocolRoutes(deps: AppDeps) {
 
   app.post('/heartbeat', agent, valid('json', heartbeatSchema), async (c) => {
     const me = currentAgent(c);
-    const answer = await heartbeat(deps.sql, me.id, c.req.valid('json'));
+    const { answer, relay } = await heartbeat(deps.sql, me.id, c.req.valid('json'));
     // The agent is alive: so are the task attempts it holds, as far as Temporal's heartbeat timeout is concerned.
-    await relayHeartbeats(deps, me.id);
+    await Promise.all(relay.map((t) => relayOne(deps.temporal.client, deps, t.id, t.taskToken)));
     return c.json(answer);
   });
 
@@ -175,11 +182,6 @@ async function relayOne(client: Client, deps: AppDeps, id: string, taskToken: Bu
   }
 }
 
-async function relayHeartbeats(deps: AppDeps, agentId: string): Promise<void> {
-  const tasks = await tasksToRelay(deps.sql, agentId);
-  await Promise.all(tasks.map((t) => relayOne(deps.temporal.client, deps, t.id, t.taskToken)));
-}
-
 /** The stream of an agent's work: what is open for it now, then whatever an event says changed. */
 async function streamWork(deps: AppDeps, c: Context<AppEnv>) {
   const me = currentAgent(c);
@@ -189,7 +191,8 @@ async function streamWork(deps: AppDeps, c: Context<AppEnv>) {
   try {
     const [row] = await deps.sql<{ session: string | null }[]>`select session_id as session from agents where id = ${me.id} and deleted_at is null`;
     session = row?.session ?? null;
-    sub = await eventStreamOf(deps.sql, deps.logger).subscribe({ entityType: 'agent', entityId: me.id }, undefined, { id: me.workspaceId });
+    // Woken by its work's events only (core/agents/agents.ts wakeAgent), not by everything said about it.
+    sub = await eventStreamOf(deps.sql, deps.logger).subscribe({ type: WORK_CHANGED, entityType: 'agent', entityId: me.id }, undefined, { id: me.workspaceId });
   } catch (err) {
     if (isConnectionError(err)) throw new UnavailableError('The work stream cannot be opened right now (the database is unreachable); try again shortly.');
     throw err;
@@ -205,7 +208,7 @@ async function streamWork(deps: AppDeps, c: Context<AppEnv>) {
     const send = <K extends keyof StreamFrames>(event: K, data: StreamFrames[K], id?: string) => sse.writeSSE({ event, data: JSON.stringify(data), ...(id ? { id } : {}) });
     await sse.writeSSE({ event: 'ready', data: JSON.stringify({ agentId: me.id, sessionId: session }), retry: 2000 });
     const keepalive = setInterval(() => void sse.write(': keepalive\n\n').catch(() => sub.close()), KEEPALIVE_MS);
-    const recheck = setInterval(() => void authenticateAgentToken(deps.sql, token).then((ok) => ok || sub.close(), () => undefined), RECHECK_MS);
+    const recheck = setInterval(() => void authenticateAgentToken(deps.sql, token).then((ok) => ok || sub.close(), () => undefined), RECHECK_TOKEN_MS);
     const look = lookForWork(deps, me.id, session!, send);
     try {
       let woken = sub.next();

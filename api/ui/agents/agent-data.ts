@@ -3,7 +3,7 @@
 // refresh finds nothing new and gets a 204. Metrics and the run log are read by
 // agent id: callers have found the agent in their workspace first (getAgent).
 import type { Sql } from '../../../db/sql';
-import { listAgents, type Agent } from '../../../core/agents/agents';
+import { WORK_CHANGED, listAgents, type Agent } from '../../../core/agents/agents';
 import { listCommands, type AgentCommand } from '../../../core/agents/commands';
 import { listConfigurations, listConfigurationVersions, type AgentConfiguration } from '../../../core/agents/configurations';
 import { getDefinition, listDefinitions, type AgentDefinition } from '../../../core/agents/definitions';
@@ -20,7 +20,7 @@ import { metricLine, mostReported, type MetricLine } from './charts';
 type Ws = { id: string };
 const WINDOW_MINUTES = 60;
 /** An agent event the pages never show: it only wakes the agent's own stream. */
-const INTERNAL = 'agent.work_changed';
+const INTERNAL = WORK_CHANGED;
 
 export interface FleetCard {
   agent: Agent;
