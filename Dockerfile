@@ -5,6 +5,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 COPY scripts/complete-lockfile.mjs scripts/
+COPY patches/ patches/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 USER node
