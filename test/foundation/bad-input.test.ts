@@ -10,7 +10,7 @@ import { ADMIN_PASSWORD, ORIGIN, apiClient, createTestApp, json, signIn, userWit
 import {
   HIGH, NUL, badParams, cronQueries, hostileForms, hostileJsonBodies, hostileRawBodies, nulQueries, valueQueryGroups, type Probe,
 } from '../helpers/hostile-input';
-import { apiBodies, uiForms, type AgentFixtures, type Fixtures } from '../helpers/route-bodies';
+import { apiBodies, uiForms, type AgentFixtures, type Fixtures, type OutreachFixtures } from '../helpers/route-bodies';
 import { pool } from '../helpers/route-walk';
 
 let t: TestApp;
@@ -45,6 +45,14 @@ async function makeAgentFixtures(): Promise<AgentFixtures> {
   return { definitionId: definition.id, agentId: agent.id, configurationId: configuration.id, token };
 }
 
+async function makeOutreachFixtures(): Promise<OutreachFixtures> {
+  const { campaign } = await created(await api.request('POST', '/api/campaigns', { name: 'Walked campaign', channels: ['EMAIL'] }));
+  const { lead } = await created(await api.request('POST', '/api/leads', { campaignId: campaign.id, name: 'Walked lead' }));
+  const { draft } = await created(await api.request('POST', '/api/drafts', { campaignId: campaign.id, leadId: lead.id, channel: 'EMAIL', body: 'Hello' }));
+  await created(await api.request('POST', `/api/drafts/${draft.id}/submit`, {}));
+  return { campaignId: campaign.id, leadId: lead.id, draftId: draft.id };
+}
+
 beforeAll(async () => {
   t = await createTestApp({ MC_INJECT_RATE_LIMIT: '1000', MC_AGENT_REQUEST_RATE_LIMIT: '100000' });
   api = apiClient(t, ADMIN_TOKEN);
@@ -52,6 +60,7 @@ beforeAll(async () => {
   Object.assign(fx, await makeFixtures('main'));
   fx.spare = await makeFixtures('spare');
   fx.agent = await makeAgentFixtures();
+  fx.outreach = await makeOutreachFixtures();
   fx.workflowId = `mission-${fx.missionId}-not-a-run`;
 });
 afterAll(async () => t?.close());
@@ -69,10 +78,13 @@ function paramValue(name: string, method: string, path: string): string {
     containers: ids.containerId, patterns: ids.patternId, missions: ids.missionId, users: ids.userId, tokens: ids.tokenId,
     alerts: '00000000-0000-4000-8000-000000000000', settings: /tokens/.test(path) ? ids.tokenId : ids.userId,
   };
-  const agents: Record<string, string | undefined> = { '/api/agents/': fx.agent?.agentId, '/api/agent-definitions/': fx.agent?.definitionId, '/api/agent-configurations/': fx.agent?.configurationId };
-  const agentArea = Object.entries(agents).find(([prefix]) => path.startsWith(prefix))?.[1];
+  const byPrefix: Record<string, string | undefined> = {
+    '/api/agents/': fx.agent?.agentId, '/api/agent-definitions/': fx.agent?.definitionId, '/api/agent-configurations/': fx.agent?.configurationId,
+    '/api/campaigns/': fx.outreach?.campaignId, '/api/leads/': fx.outreach?.leadId, '/api/drafts/': fx.outreach?.draftId,
+  };
+  const prefixArea = Object.entries(byPrefix).find(([prefix]) => path.startsWith(prefix))?.[1];
   return ({ taskId: ids.taskId, version: '1', workflowId: fx.workflowId, missionId: ids.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
-    ?? agentArea ?? byArea[area ?? ''] ?? 'x';
+    ?? prefixArea ?? byArea[area ?? ''] ?? 'x';
 }
 
 const fill = (method: string, path: string, over: Record<string, string> = {}) =>

@@ -58,9 +58,16 @@ beforeAll(async () => {
     insert into alerts (idempotency_key, kind, message, workspace_id, mission_id, workflow_id)
     values (${randomUUID()}, 'mission_failed', ${`b-alert-${tag}`}, ${wsB}, ${mission.id}, ${workflowId}) returning id::text as id`)[0]!.id;
   const own = { containerId, patternId, missionId: mission.id, taskId: waiting.tasks[0]!.id, userId: user.id, tokenId: apiToken.id };
-  fx = { ...own, workflowId, spare: own };
-  names = [`team-b-${tag}`, `b-lab-${tag}`, `b-pattern-${tag}`, `b-mission-${tag}`, `b-task-${tag}`, user.username, `b-token-${tag}`, `b-alert-${tag}`];
-  ids = [wsB, ...Object.values(own), workflowId, alertId];
+  // B's outreach: a campaign, a lead of it and a draft for the lead, waiting for approval.
+  const { campaign } = await created(await adminB.request('POST', '/api/campaigns', { name: `b-campaign-${tag}`, channels: ['EMAIL'] }));
+  const { lead } = await created(await adminB.request('POST', '/api/leads', { campaignId: campaign.id, name: `b-lead-${tag}` }));
+  const { draft } = await created(await adminB.request('POST', '/api/drafts', { campaignId: campaign.id, leadId: lead.id, channel: 'EMAIL', body: `b-draft-${tag}` }));
+  await created(await adminB.request('POST', `/api/drafts/${draft.id}/submit`, {}));
+  const outreach = { campaignId: campaign.id, leadId: lead.id, draftId: draft.id };
+  fx = { ...own, workflowId, spare: own, outreach };
+  names = [`team-b-${tag}`, `b-lab-${tag}`, `b-pattern-${tag}`, `b-mission-${tag}`, `b-task-${tag}`, user.username, `b-token-${tag}`, `b-alert-${tag}`,
+    `b-campaign-${tag}`, `b-lead-${tag}`, `b-draft-${tag}`];
+  ids = [wsB, ...Object.values(own), workflowId, alertId, ...Object.values(outreach)];
   walkers = await Promise.all(ROLES.map((role) => walker(t, role)));
   // B at rest: its schedule applied in Temporal, its run waiting with nothing in flight and its request recorded.
   const settled = await eventually(async () => {
@@ -86,6 +93,7 @@ function bValue(name: string, path: string): string {
   const byArea: Record<string, string> = {
     containers: fx.containerId, patterns: fx.patternId, missions: fx.missionId, users: fx.userId, tokens: fx.tokenId, alerts: alertId, workspace: fx.userId,
     settings: /tokens/.test(path) ? fx.tokenId : fx.userId,
+    campaigns: fx.outreach!.campaignId, leads: fx.outreach!.leadId, drafts: fx.outreach!.draftId,
   };
   const value = ({ taskId: fx.taskId, version: '1', workflowId: fx.workflowId, missionId: fx.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
     ?? (name === 'id' ? byArea[area] : undefined);

@@ -4,7 +4,10 @@
 
 type Ids = Record<'containerId' | 'patternId' | 'missionId' | 'taskId' | 'userId' | 'tokenId', string>;
 /** `workspaceId`: the caller's own workspace (the switch's target); another's id when absent. */
-export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string; agent?: AgentFixtures };
+export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string; agent?: AgentFixtures; outreach?: OutreachFixtures };
+
+/** A campaign (on EMAIL), a lead of it and a draft for that lead waiting for approval, for the outreach routes. */
+export interface OutreachFixtures { campaignId: string; leadId: string; draftId: string }
 
 /** An agent definition, an agent (with its token) and a configuration, for the agent routes. */
 export interface AgentFixtures { definitionId: string; agentId: string; configurationId: string; token: string }
@@ -45,8 +48,33 @@ export const apiBodies = (fx: Fixtures): Record<string, Record<string, unknown>>
     'POST /api/runs/cancel': { workflowIds: [fx.workflowId], reason: 'r' },
     'POST /api/alerts/:id/ack': {},
     ...agentBodies(fx),
+    ...outreachBodies(fx),
   };
 };
+
+/** Campaigns, leads and drafts (api/routes/outreach). */
+function outreachBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
+  const campaignId = fx.outreach?.campaignId ?? fx.spare.containerId; // without outreach fixtures, an id of the right shape
+  const leadId = fx.outreach?.leadId ?? fx.spare.patternId;
+  return {
+    'POST /api/campaigns': { name: 'Fuzzed campaign', description: 'd', channels: ['EMAIL'] },
+    'PATCH /api/campaigns/:id': { name: 'Renamed campaign', description: 'd', channels: ['EMAIL', 'LINKEDIN'], status: 'paused' },
+    'POST /api/campaigns/:id/activate': {},
+    'POST /api/leads': {
+      campaignId, name: 'Fuzzed lead', company: 'c', email: 'a@example.com', website: 'https://example.com', linkedin: 'l', facebook: 'f',
+      instagram: 'i', score: 'B', notes: 'n', sourceKey: 'fuzz-lead',
+    },
+    'PATCH /api/leads/:id': { name: 'Renamed lead', company: 'c', email: 'b@example.com', website: 'https://example.org', linkedin: 'l', score: 'A', notes: 'n' },
+    'POST /api/leads/:id/status': { status: 'ENRICHED', note: 'n' },
+    'POST /api/leads/:id/score-override': { score: 'A', reason: 'r' },
+    'POST /api/drafts': { campaignId, leadId, channel: 'EMAIL', subject: 's', body: 'b', note: 'n', runWorkflowId: fx.workflowId, runTaskId: fx.taskId, sourceKey: 'fuzz-draft' },
+    'PATCH /api/drafts/:id': { subject: 's2', body: 'b2', note: 'n', leadId },
+    'POST /api/drafts/:id/submit': {},
+    'POST /api/drafts/:id/approve': { notes: 'n', version: 1 }, 'POST /api/drafts/:id/reject': { notes: 'n', version: 1 },
+    'POST /api/drafts/:id/request-changes': { notes: 'n', version: 1 }, 'POST /api/drafts/:id/approve-with-notes': { notes: 'n', version: 1 },
+    'POST /api/drafts/:id/edit-inline-approve': { subject: 's', body: 'b', notes: 'n', version: 1 },
+  };
+}
 
 /** Agents' definitions, agents, configurations, commands, and the agent protocol's own bodies. */
 function agentBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
