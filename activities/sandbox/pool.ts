@@ -33,6 +33,7 @@ interface Job {
   message: Record<string, unknown>;
   timeoutMs: number;
   onOutbound?: RunRequest['onOutbound'];
+  onOutreach?: RunRequest['onOutreach'];
   signal?: AbortSignal;
   onAbort?: () => void;
   resolve(value: unknown): void;
@@ -104,6 +105,7 @@ export class SandboxPool implements PatternSandbox {
       message: { type: 'run', code: req.code, input: json, context: JSON.stringify(req.context ?? {}), limits: this.limits },
       timeoutMs: req.timeoutMs,
       onOutbound: req.onOutbound,
+      onOutreach: req.onOutreach,
       signal: req.signal,
     });
   }
@@ -210,21 +212,33 @@ export class SandboxPool implements PatternSandbox {
         }
         return;
       }
-      case 'outbound': {
+      case 'host': {
+        // A guest's ctx.outbound.send or ctx.outreach.*: answered by the run's host functions, never by the thread.
         const job = slot.job;
         if (!job || msg.id !== job.id) return;
         const reply = (ok: boolean, value: unknown) => {
           if (slot.job !== job || slot.state !== 'busy') return; // the run ended meanwhile
-          slot.worker.postMessage(ok ? { type: 'outbound-result', callId: msg.callId, ok, value: JSON.stringify(value ?? null) } : { type: 'outbound-result', callId: msg.callId, ok, error: value });
+          slot.worker.postMessage(ok ? { type: 'host-result', callId: msg.callId, ok, value: JSON.stringify(value ?? null) } : { type: 'host-result', callId: msg.callId, ok, error: value });
         };
-        if (!job.onOutbound) return reply(false, 'outbound sending is not available here');
         let payload: unknown;
         try {
           payload = JSON.parse(String(msg.payload));
         } catch {
           return reply(false, 'payload is not JSON');
         }
-        job.onOutbound(String(msg.channel), payload).then(
+        const op = String(msg.op);
+        let answer: Promise<unknown>;
+        if (op === 'outbound.send') {
+          if (!job.onOutbound) return reply(false, 'outbound sending is not available here');
+          const { channel, payload: body } = (payload ?? {}) as { channel?: unknown; payload?: unknown };
+          answer = job.onOutbound(String(channel), body ?? null);
+        } else if (op.startsWith('outreach.')) {
+          if (!job.onOutreach) return reply(false, 'ctx.outreach is available to mission tasks only');
+          answer = job.onOutreach(op.slice('outreach.'.length), Array.isArray(payload) ? payload : []);
+        } else {
+          return reply(false, `unknown host call ${op.slice(0, 40)}`);
+        }
+        answer.then(
           (value) => reply(true, value),
           (err: Error) => reply(false, err.message),
         );

@@ -157,7 +157,7 @@ let active = null;
 process.on('unhandledRejection', (reason) => active?.log([`unhandled rejection: ${describe(reason, 300)}`]));
 
 /** @type {Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>} */
-const outboundCalls = new Map();
+const hostCalls = new Map();
 let nextCallId = 1;
 
 /**
@@ -184,6 +184,30 @@ async function execute(msg) {
   active = { id, log };
 
   const context = JSON.parse(msg.context);
+  /**
+   * Asks the host to do `op` with a plain-data copy of `payload` (never the guest's own objects); the answer
+   * comes back as hardened plain data. Unavailable once the run has ended.
+   * @param {string} what how the guest called it, for its errors
+   * @param {string} op
+   * @param {unknown} payload
+   * @returns {Promise<unknown>}
+   */
+  const hostCall = (what, op, payload) => {
+    if (!open) return Promise.reject(new Error(`this run has ended; ${what} is no longer available`));
+    let body;
+    try {
+      body = JSON.stringify(toPlainData(payload, 64 * 1024) ?? null);
+    } catch (err) {
+      return Promise.reject(new TypeError(`${what} payload: ${errorInfo(err).message}`));
+    }
+    const callId = nextCallId++;
+    /** @type {Promise<unknown>} */
+    const reply = new Promise((resolve, reject) => hostCalls.set(callId, { resolve, reject }));
+    port.postMessage({ type: 'host', id, callId, op, payload: body });
+    return reply;
+  };
+  /** @param {string} op */
+  const outreach = (op) => (/** @type {unknown[]} */ ...args) => hostCall(`ctx.outreach.${op}`, `outreach.${op}`, args);
   const ctx = harden({
     log: (/** @type {unknown[]} */ ...args) => log(args),
     now: () => Date.now(),
@@ -196,20 +220,19 @@ async function execute(msg) {
     mission: context.mission ?? null,
     outbound: {
       send: (/** @type {unknown} */ channel, /** @type {unknown} */ payload) => {
-        if (!open) return Promise.reject(new Error('this run has ended; ctx.outbound.send is no longer available'));
         if (typeof channel !== 'string') return Promise.reject(new TypeError('ctx.outbound.send(channel, payload): channel must be a string'));
-        let body;
-        try {
-          body = JSON.stringify(toPlainData(payload, 64 * 1024) ?? null);
-        } catch (err) {
-          return Promise.reject(new TypeError(`ctx.outbound.send payload: ${errorInfo(err).message}`));
-        }
-        const callId = nextCallId++;
-        /** @type {Promise<unknown>} */
-        const reply = new Promise((resolve, reject) => outboundCalls.set(callId, { resolve, reject }));
-        port.postMessage({ type: 'outbound', id, callId, channel: channel.slice(0, 64), payload: body });
-        return reply;
+        return hostCall('ctx.outbound.send', 'outbound.send', { channel: channel.slice(0, 64), payload });
       },
+    },
+    // Seed 002's pipeline, through the host (core/outreach/host.ts): never the database itself.
+    outreach: {
+      campaigns: outreach('campaigns'),
+      leads: outreach('leads'),
+      createLead: outreach('createLead'),
+      updateLead: outreach('updateLead'),
+      moveLead: outreach('moveLead'),
+      createDraft: outreach('createDraft'),
+      today: outreach('today'),
     },
   });
   const guestConsole = harden({ log: ctx.log, info: ctx.log, warn: ctx.log, error: ctx.log, debug: ctx.log });
@@ -239,8 +262,8 @@ async function execute(msg) {
     port.postMessage({ type: 'result', id, ok: false, kind, error: errorInfo(err), logs, truncated });
   } finally {
     active = null;
-    for (const [callId, call] of outboundCalls) {
-      outboundCalls.delete(callId);
+    for (const [callId, call] of hostCalls) {
+      hostCalls.delete(callId);
       call.reject(new Error('run ended'));
     }
     // Ready again only once the event loop turns: a guest that left an endless
@@ -266,10 +289,10 @@ function check(msg) {
 port.on('message', (msg) => {
   if (msg.type === 'run') void execute(msg);
   else if (msg.type === 'check') check(msg);
-  else if (msg.type === 'outbound-result') {
-    const call = outboundCalls.get(msg.callId);
+  else if (msg.type === 'host-result') {
+    const call = hostCalls.get(msg.callId);
     if (!call) return;
-    outboundCalls.delete(msg.callId);
+    hostCalls.delete(msg.callId);
     if (msg.ok) call.resolve(harden(JSON.parse(msg.value)));
     else call.reject(new Error(String(msg.error)));
   }

@@ -1,6 +1,7 @@
 // The example that ships with Mission Control: seed 002's five daily jobs
-// (America/Toronto) as a container, patterns and scheduled missions, created
-// on first start with their schedules paused so nothing fires until someone
+// (America/Toronto; core/missions/example-jobs.ts) as a container, patterns
+// and scheduled missions, with the sample campaign they work on, created on
+// first start with their schedules paused so nothing fires until someone
 // chooses to. Every pattern is dry-run safe: outbound goes through ctx.
 import type { Sql } from '../../db/sql';
 import type { TemporalHandle } from '../../lib/temporal';
@@ -11,103 +12,12 @@ import { missionInput } from './schemas';
 import { createMission } from './missions';
 import { createPattern, type CodeChecker } from '../patterns/patterns';
 import { syncMissionSchedule } from '../schedules/sync';
+import { activateCampaign, createCampaign } from '../outreach/campaigns';
+import { DAILY_JOBS, SAMPLE_CAMPAIGN } from './example-jobs';
 
 const TZ = 'America/Toronto';
 
-interface Job {
-  name: string;
-  cron: string;
-  description: string;
-  steps: { name: string; code: string; input: unknown; approval?: boolean }[];
-}
-
-export const DAILY_JOBS: Job[] = [
-  {
-    name: 'lead_research',
-    cron: '0 9 * * *',
-    description: 'Find new leads for each target segment.',
-    steps: [{
-      name: 'research',
-      input: { segments: ['dealerships', 'fleet managers'], perSegment: 3 },
-      code: `async (input, ctx) => {
-  const leads = input.segments.flatMap((segment) =>
-    Array.from({ length: input.perSegment }, (_, i) => ({ segment, name: \`\${segment} lead \${i + 1}\`, source: 'research' })));
-  ctx.log(\`found \${leads.length} leads in \${input.segments.length} segments\`);
-  return { leads };
-}`,
-    }],
-  },
-  {
-    name: 'enrichment_scoring',
-    cron: '30 9 * * *',
-    description: 'Enrich the new leads and score them A, B or C.',
-    steps: [{
-      name: 'score',
-      input: { leads: [{ name: 'Northside Motors', employees: 120 }, { name: 'Lakeshore Fleet', employees: 35 }, { name: 'Corner Garage', employees: 4 }] },
-      code: `async (input, ctx) => {
-  const scored = input.leads.map((lead) => ({ ...lead, score: lead.employees >= 100 ? 'A' : lead.employees >= 20 ? 'B' : 'C' }));
-  ctx.log('scores', scored.map((l) => l.score).join(''));
-  return { scored };
-}`,
-    }],
-  },
-  {
-    name: 'outreach_drafting_qa',
-    cron: '30 10 * * *',
-    description: 'Draft outreach for A leads and push it to approvals; approved drafts are queued on the email channel.',
-    steps: [
-      {
-        name: 'draft',
-        approval: true,
-        input: { leads: [{ name: 'Northside Motors', contact: 'ops@northside.example' }] },
-        code: `async (input, ctx) => ({
-  drafts: input.leads.map((lead) => ({
-    to: lead.contact,
-    subject: \`A faster way to list inventory, \${lead.name}\`,
-    body: \`Hi \${lead.name} team,\\n\\nWe help dealers post inventory in minutes.\${ctx.notes ? '\\n\\n' + ctx.notes : ''}\`,
-  })),
-})`,
-      },
-      {
-        name: 'queue_send',
-        input: {},
-        code: `async (input, ctx) => {
-  const results = [];
-  for (const draft of ctx.previous.draft.drafts) results.push(await ctx.outbound.send('email', draft));
-  return { queued: results.length, results };
-}`,
-      },
-    ],
-  },
-  {
-    name: 'content_research_creation_qa',
-    cron: '0 12 * * *',
-    description: 'Research a topic and draft a post, pushed to approvals.',
-    steps: [{
-      name: 'post',
-      approval: true,
-      input: { topic: 'spring inventory', channel: 'linkedin' },
-      code: `async (input, ctx) => ({
-  channel: input.channel,
-  post: \`Three things buyers ask about \${input.topic} — and how we answer them.\`,
-  researchedAt: new Date(ctx.now()).toISOString(),
-})`,
-    }],
-  },
-  {
-    name: 'daily_brief',
-    cron: '30 16 * * *',
-    description: 'The day in three wins, three blockers and three next moves.',
-    steps: [{
-      name: 'brief',
-      input: { wins: ['2 demos booked', '9 leads scored A', 'post approved'], blockers: ['CRM sync slow'], next: ['follow up demos', 'draft week recap'] },
-      code: `async (input) => {
-  const three = (xs) => [...xs, '—', '—', '—'].slice(0, 3);
-  return { wins: three(input.wins), blockers: three(input.blockers), nextMoves: three(input.next) };
-}`,
-    }],
-  },
-];
+export { DAILY_JOBS } from './example-jobs';
 
 const SEEDED_KEY = 'examples.seeded';
 const LOCK = 727005;
@@ -125,6 +35,12 @@ export async function seedExamples(sql: Sql, temporal: TemporalHandle, check: Co
     const [done] = await sql`select 1 from settings where key = ${SEEDED_KEY}`;
     if (done) return false;
     // Into the default workspace: every function below is given no workspace.
+    const [campaign] = await sql`select 1 from campaigns where lower(name) = lower(${SAMPLE_CAMPAIGN.name}) and workspace_id = ${workspaceIdOf(sql)}`;
+    if (!campaign) {
+      const [ws] = await sql<{ id: string }[]>`select mc_default_workspace()::text as id`;
+      const created = await createCampaign(sql, { ...SAMPLE_CAMPAIGN }, SYSTEM_ACTOR, ws!);
+      await activateCampaign(sql, created.id, SYSTEM_ACTOR, ws!);
+    }
     const [existing] = await sql<{ id: string }[]>`
       select id from containers where lower(name) = lower('Daily marketing ops') and workspace_id = ${workspaceIdOf(sql)}`;
     const containerId = existing?.id ?? (await createContainer(sql, {

@@ -10,6 +10,7 @@ import type { Sql } from '../../db/sql';
 import { isConnectionError } from '../../db/sql';
 import { sendOutbound, OutboundBlockedError, OutboundUncertainError, type Adapters, type OutboundAttempt } from '../safety/outbound';
 import { PatternError, type PatternSandbox, type RunContext } from './sandbox';
+import { outreachHost } from '../outreach/host';
 
 
 /** Outbound attempts one run may make; a pattern that loops on send stops here, not at its timeout. */
@@ -113,6 +114,19 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       workspaceId: req.workspaceId,
     }, more);
 
+  const outreach = req.source === 'mission' && req.workspaceId
+    ? outreachHost({ sql: deps.sql, workspaceId: req.workspaceId, actor: req.actor, effectsKey: req.effectsKey ?? req.executionKey, workflowId: req.workflowId, taskId: req.taskId })
+    : null;
+  const outreachCalls = async (op: string, args: unknown[]) => {
+    stopped();
+    try {
+      return await outreach!(op, args);
+    } catch (err) {
+      if (isConnectionError(err)) hostFailure ??= err as Error; // the database, not the pattern: the attempt fails as such
+      throw err;
+    }
+  };
+
   try {
     const result = await deps.sandbox.run({
       code: pattern.code,
@@ -120,6 +134,8 @@ export async function runPattern(deps: PatternRunDeps, req: PatternRunRequest): 
       context: req.context,
       timeoutMs: req.timeoutMs ?? pattern.config.timeout,
       signal: req.signal,
+      // Mission tasks only (in their run's workspace): a test run (POST /api/inject) creates no leads or drafts.
+      onOutreach: outreach ? outreachCalls : undefined,
       onOutbound: async (channel, payload) => {
         stopped();
         const n = ++sends;

@@ -53,6 +53,8 @@ export interface RunRequest {
   timeoutMs: number;
   /** The host side of ctx.outbound.send; absent means outbound is unavailable. */
   onOutbound?: (channel: string, payload: unknown) => Promise<unknown>;
+  /** The host side of ctx.outreach.<op>(...args) (core/outreach/host.ts); absent means ctx.outreach is unavailable. */
+  onOutreach?: (op: string, args: unknown[]) => Promise<unknown>;
   signal?: AbortSignal;
 }
 

@@ -328,14 +328,19 @@ describe('the example daily jobs', () => {
   });
 
   it('run: outreach drafts wait for approval, and the approved send is recorded as "would send" in dry-run', async () => {
-    const { missions } = await json(await viewer.request('GET', '/api/missions?q=outreach_drafting_qa'));
-    const workflowId = (await json(await operator.request('POST', `/api/missions/${missions[0].id}/execute`, {}))).workflowId;
+    const runNow = async (name: string) => {
+      const { missions } = await json(await viewer.request('GET', `/api/missions?q=${name}`));
+      return (await json(await operator.request('POST', `/api/missions/${missions.find((m: { name: string }) => m.name === name).id}/execute`, {}))).workflowId as string;
+    };
+    // Leads first (the sample data), scored: drafting writes to the A and B ones.
+    for (const name of ['lead_research', 'enrichment_scoring']) expect((await result(t, await runNow(name))).status).toBe('Completed');
+    const workflowId = await runNow('outreach_drafting_qa');
     const { waitFor } = await import('../helpers/missions');
     const waiting = await waitFor(t, workflowId, (p) => p.status === 'NeedsApproval');
-    expect(waiting.pendingApprovals[0]!.output).toMatchObject({ drafts: [expect.objectContaining({ to: 'ops@northside.example' })] });
+    expect(waiting.pendingApprovals[0]!.output).toMatchObject({ drafts: expect.arrayContaining([expect.objectContaining({ to: 'dana@northside-motors.example' })]) });
     const decided = await admin.request('POST', `/api/runs/${workflowId}/decisions`, { taskId: waiting.tasks[0]!.id, action: 'approve' });
     expect(decided.status).toBe(200);
     const final = await result(t, workflowId);
-    expect(final.tasks[1]!.output).toEqual({ queued: 1, results: [{ dryRun: true, channel: 'email' }] });
+    expect(final.tasks[1]!.output).toEqual({ queued: 4, results: Array(4).fill({ dryRun: true, channel: 'email' }) });
   });
 });
