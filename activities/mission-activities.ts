@@ -19,6 +19,7 @@ import { PatternRunError, runPattern } from '../core/patterns/run-pattern';
 import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 import { appendEvent, type EventInput } from '../core/events/events';
+import { applyGateDecision } from '../core/outreach/gate';
 import { actorByName, containerWorkspace, missionWorkspaces } from './run-workspace';
 
 export interface RunTaskInput {
@@ -346,6 +347,12 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         },
         idempotencyKey: `${base}/${Context.current().info.activityId}`, workspaceId,
       });
+      // The drafts the task wrote take the gate's decision (core/outreach/gate.ts): one decision, held by the run.
+      if (allowed) {
+        await applyGateDecision(sql, {
+          workflowId, taskId: input.taskId, action: input.action, notes: input.notes, actor: { id: actor.id, name: actor.name }, workspaceId,
+        }, (draftId, err) => logger.warn({ draftId, workflowId, err: err.message }, 'a draft did not take its gate\'s decision'));
+      }
       return { accepted: allowed, reason, actor: { id: actor.id, name: actor.name } };
     }),
 

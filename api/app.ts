@@ -48,6 +48,7 @@ import { auditPages } from './ui/audit/audit';
 import { settingsPages } from './ui/safety/settings';
 import { workspacePages } from './ui/access/workspaces';
 import { agentPages } from './ui/agents/agents';
+import { outreachPages } from './ui/outreach/outreach';
 
 export const SESSION_COOKIE = 'mc_session';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -135,6 +136,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', settingsPages(deps, renderer));
   app.route('/', workspacePages(deps, renderer));
   app.route('/', agentPages(deps, renderer));
+  app.route('/', outreachPages(deps, renderer));
 
   app.onError(errorHandler(deps.logger, renderer));
   app.notFound(notFoundHandler(renderer));

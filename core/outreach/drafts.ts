@@ -170,8 +170,11 @@ export async function createDraft(sql: Sql, input: DraftCreateInput, actor: Acto
   });
 }
 
-/** A new subject or body is a new version (with the patch's note); a new lead relinks the draft within its campaign. */
-export async function updateDraft(sql: Sql, id: string, patch: DraftPatch, actor: Actor, ws: WorkspaceRef): Promise<Draft> {
+/**
+ * A new subject or body is a new version (with the patch's note); a new lead relinks the draft within its campaign.
+ * Changed content goes back to DRAFT, except for a reviewer's inline edit (`keepStatus`), about to be decided.
+ */
+export async function updateDraft(sql: Sql, id: string, patch: DraftPatch, actor: Actor, ws: WorkspaceRef, opts: { keepStatus?: boolean } = {}): Promise<Draft> {
   return sql.begin(async (tx) => {
     const draft = await getDraft(tx, id, ws, { lock: true });
     const subject = patch.subject === undefined ? draft.subject : patch.subject;
@@ -189,7 +192,7 @@ export async function updateDraft(sql: Sql, id: string, patch: DraftPatch, actor
     const version = contentChanged ? draft.currentVersion + 1 : draft.currentVersion;
     if (contentChanged) await insertDraftVersion(tx, draft, version, { subject, body, note: patch.note || null }, actor);
     // Changed content waits for a new decision: it goes back to DRAFT, to be submitted again.
-    const status: DraftStatus = contentChanged ? 'DRAFT' : draft.status;
+    const status: DraftStatus = contentChanged && !opts.keepStatus ? 'DRAFT' : draft.status;
     await tx`
       update drafts set subject = ${subject}, body = ${body}, lead_id = ${leadId}, current_version = ${version}, status = ${status},
              updated_by = ${actor.name}, updated_at = now()

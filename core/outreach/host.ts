@@ -14,7 +14,7 @@ import type { Sql } from '../../db/sql';
 import { ValidationError } from '../../lib/errors';
 import type { Actor } from '../audit/audit-log';
 import { listCampaigns } from './campaigns';
-import { createDraft, submitDraft } from './drafts';
+import { createDraft, submitDraft, updateDraft } from './drafts';
 import { createLead, getLead, listLeads, moveLead, updateLead, type Lead } from './leads';
 import {
   CAMPAIGN_STATUSES, LEAD_SCORES, LEAD_STATUSES, draftCreateSchema, leadCreateSchema, leadPatchSchema, leadStatusSchema,
@@ -102,7 +102,12 @@ export function outreachHost(h: OutreachHostContext): (op: string, args: unknown
       if (input.leadId) await getLead(h.sql, input.leadId, ws); // a lead of this workspace, or a clear 404
       const run = h.workflowId && /^mission-[0-9a-f-]{36}-/.test(h.workflowId) ? { runWorkflowId: h.workflowId, ...(h.taskId ? { runTaskId: h.taskId } : {}) } : {};
       const r = await createDraft(h.sql, { ...input, ...run, sourceKey: sourceKey('draft', own) }, h.actor, ws);
-      const d = submit && r.draft.status === 'DRAFT' ? await submitDraft(h.sql, r.draft.id, h.actor, ws) : r.draft;
+      let d = r.draft;
+      // The same draft written again after changes were requested (or it was rejected): its new version.
+      if (!r.created && (d.status === 'DRAFT' || d.status === 'REJECTED') && (d.subject !== (input.subject ?? null) || d.body !== input.body)) {
+        d = await updateDraft(h.sql, d.id, { subject: input.subject ?? null, body: input.body, note: input.note || 'Written again by its task' }, h.actor, ws);
+      }
+      if (submit && d.status === 'DRAFT') d = await submitDraft(h.sql, d.id, h.actor, ws);
       return { draft: { id: d.id, campaignId: d.campaignId, leadId: d.leadId, channel: d.channel, subject: d.subject, status: d.status, version: d.currentVersion }, created: r.created };
     },
     /** The last 24 hours of the pipeline, from its events: how many of each kind (approval.* are drafts' decisions), for a daily brief. */

@@ -219,3 +219,12 @@ export async function overrideScore(
     return getLead(tx, id, ws);
   });
 }
+
+/** The names of the leads with these ids in the caller's workspace, for lists that show drafts by their lead. */
+export async function leadNames(sql: TxSql, ids: string[], ws: WorkspaceRef): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return new Map();
+  const rows = await sql<{ id: string; name: string }[]>`
+    select id, name from leads where workspace_id = ${workspaceIdOf(sql, ws)} and id in ${sql(unique)}`;
+  return new Map(rows.map((r) => [r.id, r.name]));
+}

@@ -81,6 +81,8 @@ function paramValue(name: string, method: string, path: string): string {
   const byPrefix: Record<string, string | undefined> = {
     '/api/agents/': fx.agent?.agentId, '/api/agent-definitions/': fx.agent?.definitionId, '/api/agent-configurations/': fx.agent?.configurationId,
     '/api/campaigns/': fx.outreach?.campaignId, '/api/leads/': fx.outreach?.leadId, '/api/drafts/': fx.outreach?.draftId,
+    // The pages too: a real id, so that their forms' fields are the ones walked, not the id's refusal.
+    '/agents/': fx.agent?.agentId, '/campaigns/': fx.outreach?.campaignId, '/leads/': fx.outreach?.leadId, '/drafts/': fx.outreach?.draftId,
   };
   const prefixArea = Object.entries(byPrefix).find(([prefix]) => path.startsWith(prefix))?.[1];
   return ({ taskId: ids.taskId, version: '1', workflowId: fx.workflowId, missionId: ids.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]

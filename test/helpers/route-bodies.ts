@@ -142,8 +142,19 @@ export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> =>
     '/settings/workspace/settings': { provider: 'OpenAI', model: 'gpt-4', temperature: '0.5', maxTokens: '1000', timezone: 'America/Toronto' },
     '/settings/members': { username: 'admin', role: 'VIEWER' }, '/settings/members/:id/remove': {},
     ...agentForms(fx),
+    ...outreachForms(),
   };
 };
+
+/** The outreach pages' forms (api/ui/outreach). */
+function outreachForms(): Record<string, Record<string, string>> {
+  return {
+    '/campaigns': { name: 'Fuzzed ui campaign', description: 'd', channels: 'EMAIL' }, '/campaigns/:id/activate': {},
+    '/leads/:id/score-override': { score: 'A', reason: 'r' }, '/leads/:id/status': { status: 'ENRICHED', note: 'n' },
+    '/drafts/:id': { subject: 's2', body: 'b2', note: 'n' }, '/drafts/:id/submit': {},
+    '/drafts/:id/decide': { action: 'APPROVE_WITH_NOTES', notes: 'n', version: '1' },
+  };
+}
 
 /** The agent pages' forms (api/ui/agents). */
 function agentForms(fx: Fixtures): Record<string, Record<string, string>> {

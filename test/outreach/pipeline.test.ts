@@ -52,22 +52,28 @@ describe('the five example jobs, run now', () => {
       'Metro Van Rentals': ['ENRICHED', 'B'], 'Corner Garage': ['ENRICHED', 'C'], 'Harbour Trucks': ['ENRICHED', 'C'],
     });
 
+    // Approved at the gate (the inbox): the task's drafts take the decision.
     const drafting = await runNow('outreach_drafting_qa');
     expect(drafting.tasks.map((t) => t.status)).toEqual(['completed', 'completed']);
     const outreach = (await drafts()).filter((d) => d.channel === 'EMAIL');
     expect(outreach).toHaveLength(4);
-    expect(outreach.every((d) => d.status === 'NEEDS_APPROVAL' && d.leadId && d.runWorkflowId?.startsWith('mission-'))).toBe(true);
+    expect(outreach.every((d) => d.status === 'APPROVED' && d.leadId && d.runWorkflowId?.startsWith('mission-'))).toBe(true);
     expect((await leads()).filter((l) => l.status === 'DRAFTED').map((l) => l.score).sort()).toEqual(['A', 'A', 'B', 'B']);
     // Sending obeys dry-run (on by default): the send step ran, and nothing left.
     expect(drafting.tasks[1]!.output).toMatchObject({ queued: 4 });
 
-    await runNow('content_research_creation_qa');
-    expect((await drafts()).filter((d) => d.channel === 'LINKEDIN')).toEqual([expect.objectContaining({ status: 'NEEDS_APPROVAL', leadId: null })]);
+    // The post waits in approvals; approved from the drafts API, with notes, its run goes on.
+    const content = await execute(env.admin, await missionNamed('content_research_creation_qa'));
+    await waitFor(env.t, content, (p) => p.status === 'NeedsApproval');
+    const post = (await drafts()).find((d) => d.channel === 'LINKEDIN')!;
+    expect(post).toMatchObject({ status: 'NEEDS_APPROVAL', leadId: null, runWorkflowId: content });
+    const decided = await env.admin.request('POST', `/api/drafts/${post.id}/approve-with-notes`, { notes: 'post it Tuesday' });
+    expect(decided.status, await decided.clone().text()).toBe(200);
+    expect((await result(env.t, content)).status).toBe('Completed');
 
     const brief = (await runNow('daily_brief')).tasks[0]!.output as { wins: string[]; blockers: string[]; nextMoves: string[]; counts: Record<string, number> };
-    expect(brief.counts).toMatchObject({ 'lead.created': 6, 'draft.created': 5, 'draft.submitted': 5 });
-    expect(brief.wins).toContain('6 new leads');
-    expect(brief.blockers).toContain('5 drafts wait for a decision');
+    expect(brief.counts).toMatchObject({ 'lead.created': 6, 'draft.created': 5, 'draft.submitted': 5, 'approval.approved': 4, 'approval.approved_with_notes': 1 });
+    expect(brief.wins).toEqual(['6 new leads', '10 leads moved on', '5 drafts approved']);
     expect([brief.wins, brief.blockers, brief.nextMoves].map((x) => x.length)).toEqual([3, 3, 3]);
 
     // The same research again finds the same people: no lead twice.
@@ -127,5 +133,64 @@ describe('ctx.outreach', () => {
   it('ships the sample campaign active, so the jobs have somewhere to work', async () => {
     const { campaigns } = await json(await env.admin.request('GET', '/api/campaigns?limit=100'));
     expect(campaigns.find((c: { name: string }) => c.name === SAMPLE_CAMPAIGN.name)).toMatchObject({ status: 'active', channels: ['EMAIL', 'LINKEDIN'] });
+  });
+});
+
+describe('a draft its task wrote', () => {
+  /** A run of a gated task that writes two drafts for approval (their body carries the reviewer's notes, if any). */
+  async function gatedDrafts() {
+    const campaign = await newCampaign(env.admin);
+    await env.admin.request('POST', `/api/campaigns/${campaign.id}/activate`, {});
+    const pattern = await makePattern(env.admin, env.containerId, `async (input, ctx) => {
+      const ids = [];
+      for (const n of [1, 2]) {
+        const { draft } = await ctx.outreach.createDraft({
+          campaignId: input.campaignId, channel: 'EMAIL', subject: 'Hello ' + n, body: 'Body ' + n + (ctx.notes ? ' / ' + ctx.notes : ''), key: input.k + n, submit: true,
+        });
+        ids.push(draft.id);
+      }
+      return { ids };
+    }`);
+    const missionId = await makeMission(env.admin, {
+      containerId: env.containerId, tasks: [{ name: 'write', order: 0, patternId: pattern, input: { campaignId: campaign.id, k: unique('k') }, requiresApproval: true }],
+    });
+    const workflowId = await execute(env.admin, missionId);
+    const waiting = await waitFor(env.t, workflowId, (p) => p.status === 'NeedsApproval');
+    const ids = (waiting.pendingApprovals[0]!.output as { ids: string[] }).ids;
+    return { workflowId, taskId: waiting.tasks[0]!.id, ids };
+  }
+  const draft = async (id: string) => json(await env.admin.request('GET', `/api/drafts/${id}`));
+
+  it('is decided at its task\'s gate: approving it with notes from the drafts API lets the run go on, and its sibling takes the same decision', async () => {
+    const { workflowId, ids } = await gatedDrafts();
+    expect((await env.operator.request('POST', `/api/drafts/${ids[0]}/approve`, {})).status).toBe(403);
+    const res = await env.admin.request('POST', `/api/drafts/${ids[0]}/approve-with-notes`, { notes: 'tone it down next time' });
+    const body = await json(res);
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ draft: { status: 'APPROVED' }, decision: { action: 'APPROVE_WITH_NOTES', notes: 'tone it down next time', actor: 'admin' }, gate: { workflowId } });
+    const final = await result(env.t, workflowId);
+    expect(final.status).toBe('Completed');
+    expect(final.tasks[0]!.decisions).toEqual([expect.objectContaining({ action: 'approve_with_notes', actor: 'admin', notes: 'tone it down next time' })]);
+    for (const id of ids) expect((await draft(id)).decisions).toEqual([expect.objectContaining({ action: 'APPROVE_WITH_NOTES', notes: 'tone it down next time' })]);
+    expect(await env.t.db.owner`select 1 from audit_log where entity_id = ${workflowId} and action = 'approval.approved_with_notes'`).toHaveLength(1);
+  });
+
+  it('takes a decision made at the gate (the inbox): changes requested send its drafts back, the task writes them again, and an inline edit approves them', async () => {
+    const { workflowId, taskId, ids } = await gatedDrafts();
+    const res = await env.admin.request('POST', `/api/runs/${workflowId}/decisions`, { taskId, action: 'request_changes', notes: 'mention spring' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const again = await waitFor(env.t, workflowId, (p) => p.status === 'NeedsApproval' && p.tasks[0]!.runs === 2);
+    expect((again.pendingApprovals[0]!.output as { ids: string[] }).ids).toEqual(ids); // the same drafts, written again
+    for (const id of ids) {
+      const { draft: d, decisions } = await draft(id);
+      expect(d).toMatchObject({ status: 'NEEDS_APPROVAL', currentVersion: 2 });
+      expect(d.body).toMatch(/ \/ mention spring$/);
+      expect(decisions).toEqual([expect.objectContaining({ action: 'REQUEST_CHANGES', notes: 'mention spring', version: 1 })]);
+    }
+    const edit = await env.admin.request('POST', `/api/drafts/${ids[1]}/edit-inline-approve`, { body: 'Body 2, as the reviewer wrote it' });
+    expect(edit.status, await edit.clone().text()).toBe(200);
+    expect((await result(env.t, workflowId)).status).toBe('Completed');
+    expect((await draft(ids[1]!)).draft).toMatchObject({ status: 'APPROVED', currentVersion: 3, body: 'Body 2, as the reviewer wrote it' });
+    expect((await draft(ids[0]!)).draft).toMatchObject({ status: 'APPROVED', currentVersion: 2 });
   });
 });

@@ -1,11 +1,13 @@
 // /api/drafts: messages for a campaign and its leads (seed 002), each change a
 // new immutable version, with their versions, a diff between any two, and the
-// five decisions (admins only, on a draft waiting for approval). Operators
-// write and submit drafts; every member reads.
+// five decisions (admins only, on a draft waiting for approval; a draft a
+// mission task wrote is decided at that task's gate: core/outreach/gate.ts).
+// Operators write and submit drafts; every member reads.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { actorOf } from '../../../core/access/users';
-import { decideDraft, listDecisions } from '../../../core/outreach/decisions';
+import { listDecisions } from '../../../core/outreach/decisions';
+import { decideDraftAnywhere } from '../../../core/outreach/gate';
 import { createDraft, diffDraftVersions, getDraft, listDrafts, listDraftVersions, submitDraft, updateDraft } from '../../../core/outreach/drafts';
 import { DRAFT_STATUSES, decisionSchemas, draftCreateSchema, draftPatchSchema, versionDiffQuery, type DraftDecisionAction } from '../../../core/outreach/schemas';
 import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
@@ -58,7 +60,7 @@ export function draftRoutes(deps: AppDeps) {
   for (const action of Object.keys(DECISION_PATHS) as DraftDecisionAction[]) {
     app.post(`/:id/${DECISION_PATHS[action]}`, authorize('ADMIN'), byId, valid('json', decisionSchemas[action]), async (c) => {
       const ws = currentWorkspace(c);
-      const result = await decideDraft(deps.sql, c.req.valid('param').id, action, c.req.valid('json'), { ...actorOf(c.get('user')!), role: ws.role }, ws);
+      const result = await decideDraftAnywhere(deps.sql, deps.temporal, c.req.valid('param').id, action, c.req.valid('json'), { ...actorOf(c.get('user')!), role: ws.role }, ws);
       return c.json(result);
     });
   }

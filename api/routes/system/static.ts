@@ -14,6 +14,7 @@ const FILES = new Map<string, { path: string; type: string }>([
   ['idiomorph-ext.min.js', { path: require.resolve('idiomorph/dist/idiomorph-ext.min.js'), type: 'text/javascript; charset=utf-8' }],
   ['app.js', { path: new URL('../../../public/app.js', import.meta.url).pathname, type: 'text/javascript; charset=utf-8' }],
   ['app.css', { path: new URL('../../../public/app.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' }],
+  ['outreach.css', { path: new URL('../../../public/outreach.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' }],
   ['favicon.svg', { path: new URL('../../../public/favicon.svg', import.meta.url).pathname, type: 'image/svg+xml' }],
 ]);
 
