@@ -14,6 +14,9 @@ import { readInput } from './middleware/read-input';
 import { requestLog } from './middleware/request-log';
 import { createRenderer, type Renderer } from './render';
 import { accessRoutes } from './routes/access/access';
+import { openApiDocument } from './openapi';
+import { authorize } from './middleware/authorize';
+import { APP_VERSION } from './health-checks';
 import { workspaceRoutes } from './routes/access/workspaces';
 import { alertRoutes } from './routes/alerts/alerts';
 import { agentConfigurationRoutes, agentDefinitionRoutes, agentRoutes } from './routes/agents/agents';
@@ -137,6 +140,9 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', workspacePages(deps, renderer));
   app.route('/', agentPages(deps, renderer));
   app.route('/', outreachPages(deps, renderer));
+  // Read from the routes above, once: the document is the code.
+  let openApi: Record<string, unknown> | undefined;
+  app.get('/api/openapi.json', authorize('public'), (c) => c.json((openApi ??= openApiDocument(app, APP_VERSION))));
 
   app.onError(errorHandler(deps.logger, renderer));
   app.notFound(notFoundHandler(renderer));
