@@ -12,7 +12,8 @@
 // Environment: BENCH_SECONDS (60) is the length of the timed windows of 3 and
 // 4; BENCH_ITERATIONS (40) the timed round trips per subject in 1 (half as
 // many, at least 5, in 2); BENCH_AGENTS (1000) the fleet of 3;
-// BENCH_COMMAND_RATE (100) the commands/s of 4.
+// BENCH_COMMAND_RATE (100) the commands/s of 4; BENCH_WEB_PROFILE=<dir> has the web
+// process write a CPU profile there when it stops.
 //
 // Setup (bench/stack.ts; all throwaway, removed at the end even on failure):
 // an embedded PostgreSQL (fsync off) and an in-memory `temporal server
