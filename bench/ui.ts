@@ -53,6 +53,10 @@
 //                   shares one describe + progress query for a second; 204.
 //   temporal run    Temporal's UI server, what its Web UI fetches to show one
 //                   run: describe + the whole history, of the same 100 runs.
+//   runs page       GET /runs: the runs list, from Temporal visibility.
+//   leads page      GET /leads with 10,000 leads present, and drafts page,
+//   drafts page     GET /drafts?status= with 2,000 (bench/ui-outreach.ts):
+//                   seed 002's lists, each within 1.5x of the runs page.
 // Each at 8 and 32 concurrent keep-alive clients (bench/load.ts: Node's fetch,
 // in a worker thread so the server's event loop is not shared with the
 // clients), after an untimed warm-up, counting the answers that arrive in a
@@ -95,6 +99,7 @@ import { WORKFLOWS_PATH } from '../worker';
 import { elapsed, fmt, log, runBench, table } from './lib';
 import { connectClient, describeStack, startStack, startWorker, untilDone } from './stack';
 import { seedRuns } from './ui-data';
+import { DRAFTS as OUTREACH_DRAFTS, LEADS, seedOutreach } from './ui-outreach';
 import { CONCURRENCY, DURATION_MS, comparePairs, measureHttp, report, type Subject } from './ui-http';
 import { inProcessSteps, loadBoardAlone, rateLimit, visibilityPerLoad } from './ui-profile';
 import { pushAndFanOut } from './ui-push';
@@ -124,6 +129,7 @@ runBench(async (cleanup) => {
         `servers up after ${elapsed(t0)}`,
     );
     const { completedIds, waitingIds, expected } = await seedRuns(stack, bench, t0);
+    await seedOutreach(stack);
 
     // ---- the signed-in client, the pages, their live URLs --------------------------------------
     const { cookie, get } = await signIn(stack, webUrl);
@@ -168,6 +174,10 @@ runBench(async (cleanup) => {
         name: 'temporal run', what: `Temporal UI server: describe + history, the same ${viewed.length} runs in turn`,
         base: stack.uiUrl!, paths: [], headers: {}, expect: 200, bundles: temporal.runs,
       },
+      // Seed 002's pages with their data present (bench/ui-outreach.ts), next to the runs page (goal: within 1.5x).
+      { name: 'runs page', what: 'GET /runs, the runs list (Temporal visibility)', base: webUrl, paths: ['/runs'], headers: plain, expect: 200, abbaWith: 'leads page' },
+      { name: 'leads page', what: `GET /leads with ${LEADS} leads`, base: webUrl, paths: ['/leads'], headers: plain, expect: 200 },
+      { name: 'drafts page', what: `GET /drafts?status= with ${OUTREACH_DRAFTS} drafts (all statuses)`, base: webUrl, paths: ['/drafts?status='], headers: plain, expect: 200 },
     ];
     log('\nSubjects');
     log(table(['subject', 'request'], subjects.map((s) => [s.name, s.what])));
@@ -186,6 +196,7 @@ runBench(async (cleanup) => {
     const cells = await measureHttp(stack, cleanup, subjects, counters);
     report(subjects, cells);
     comparePairs(cells, [['board', 'temporal list'], ['board frag', 'temporal list'], ['run view', 'temporal run']]);
+    comparePairs(cells, [['leads page', 'runs page'], ['drafts page', 'runs page']], { goal: 1.5, title: 'Seed 002\'s pages with their data / the runs page (ratio = their latency / the runs page\'s' });
 
     // ---- the uncached loadBoard alone, under the same concurrency, next to the HTTP board --------
     log(`\nThe uncached loadBoard alone, in-process (no HTTP, no render, no containers/feed, no shared cache), ${DURATION_MS / 1000} s, the web server's client; and the HTTP board routes`);

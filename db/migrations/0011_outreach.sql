@@ -85,6 +85,8 @@ create table drafts (
 create index drafts_workspace_idx on drafts (workspace_id, created_at desc, id desc);
 create index drafts_campaign_idx on drafts (campaign_id, status);
 create index drafts_lead_idx on drafts (lead_id) where lead_id is not null;
+-- A task's approval gate decides the drafts it wrote (core/outreach/gate.ts).
+create index drafts_run_idx on drafts (run_workflow_id, run_task_id) where run_workflow_id is not null;
 
 create table draft_versions (
   workspace_id uuid not null,
