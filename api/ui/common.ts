@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { describeLive, getSafety, isLive } from '../../core/safety/settings';
+import { getGlobalPause } from '../../core/safety/global-pause-state';
+import type { TxSql } from '../../db/sql';
 import { listMyWorkspaces } from '../../core/access/workspaces';
 import { eventStreamOf } from '../../core/events/stream';
 import { AppError, ValidationError } from '../../lib/errors';
@@ -12,10 +14,16 @@ import { waitingRuns } from './system/waiting';
 import { UNREADABLE_FORM } from '../middleware/read-input';
 import type { LayoutGlobals } from '../render';
 
+/** What the layout's safety banner shows: live sending, and the workspace's global pause while it is on. */
+export async function safetyBanner(sql: TxSql, workspaceId: string) {
+  const [s, globalPause] = await Promise.all([getSafety(sql, workspaceId), getGlobalPause(sql, workspaceId)]);
+  return { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun, globalPause };
+}
+
 /**
- * Every page shows a banner while anything could reach the outside world in the request's workspace
- * (read at most once a second per workspace, and again at once after a safety change there) and, in
- * the navigation, how many runs wait for a decision.
+ * Every page shows a banner while anything could reach the outside world in the request's workspace,
+ * or while its global pause is on (read at most once a second per workspace, and again at once after a
+ * safety change there) and, in the navigation, how many runs wait for a decision.
  */
 export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>): LayoutGlobals {
   const { sql, logger } = deps;
@@ -37,8 +45,7 @@ export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>
     const waiting = waitingRuns(deps, ws);
     let entry = cached.get(ws.id);
     if (!entry || Date.now() - entry.at >= 1000) {
-      const s = await getSafety(sql, ws.id);
-      entry = { at: Date.now(), value: { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } } };
+      entry = { at: Date.now(), value: { safety: await safetyBanner(sql, ws.id) } };
       cached.set(ws.id, entry);
     }
     return { ...entry.value, waiting: await waiting, workspaces: await workspaces };

@@ -18,6 +18,7 @@ import type { OutputRef } from '../../workflows/messages';
 import { preview } from './commands';
 import { signingSecretOf, wakeAgent } from './agents';
 import { assertMatches, type JsonSchema } from './json-schema';
+import { activeHold } from '../safety/global-pause-state';
 
 export const OPEN_TASK = ['queued', 'delivered', 'running'] as const;
 
@@ -75,6 +76,8 @@ export async function dispatchAgentTask(sql: Sql, d: DispatchInput, workspaceId:
   if (!schema) throw new NotFoundError(`Version ${d.agent.definitionVersion} of ${d.agent.definitionName}`);
   assertMatches(`The input of "${d.taskName}"`, schema.inputsSchema, d.input);
   return sql.begin(async (tx) => {
+    // The workspace's global pause holds every dispatch: Temporal tries the attempt again later.
+    if (await activeHold(tx, workspaceId)) return { noAgent: 'the workspace is on global pause' };
     const agent = await pickAgent(tx, workspaceId, d.agent);
     if (typeof agent === 'string') return { noAgent: agent };
     // Earlier attempts of this execution that still look open were given up by Temporal: they are lost.

@@ -17,6 +17,7 @@ import {
 } from '../missions/mission-sync';
 import type { ScheduleInput } from '../missions/schemas';
 import { getMissionAnyWorkspace, type Mission } from '../missions/missions';
+import { activeHold } from '../safety/global-pause-state';
 import { startOptions } from '../runs/start';
 
 export const OVERLAP: Record<ScheduleInput['overlap'], ScheduleOverlapPolicy> = {
@@ -65,12 +66,16 @@ function action(temporal: TemporalHandle, mission: Mission): ScheduleOptionsActi
 /** The schedule's own search attributes (`temporal schedule list --query "WorkspaceId='…'"`): the whole set, on create and on every update. */
 const scheduleAttributes = (mission: Mission) => new TypedSearchAttributes([{ key: workspaceIdKey, value: mission.workspaceId }]);
 
-/** The schedule's own pause wins; else a paused mission pauses it; else it runs. */
-function desiredState(s: ScheduleInput, mission: Mission, row: SyncRow | null): PauseState {
+/**
+ * The schedule's own pause wins; else a paused mission pauses it; else the workspace's global pause
+ * (`hold`, its note) holds it; else it runs. So a global resume restores each schedule's own state.
+ */
+function desiredState(s: ScheduleInput, mission: Mission, row: SyncRow | null, hold: string | null = null): PauseState {
   if (s.paused) return { paused: true, note: s.note || 'paused' };
   if (mission.status === 'paused') {
     return { paused: true, note: `mission paused by ${row?.pauseActor ?? 'an operator'}${row?.pauseReason ? `: ${row.pauseReason}` : ''}` };
   }
+  if (hold) return { paused: true, note: hold };
   return { paused: false, note: s.note || 'unpaused' };
 }
 
@@ -128,22 +133,22 @@ export type ScheduleSyncOutcome = 'busy' | 'none' | 'created' | 'updated' | 'del
  * last saw nor what it wanted (its own write, not yet recorded). A schedule seen for the
  * first time (from before mission_sync) keeps a pause found in Temporal, never undone.
  */
-async function noticeOutsideChange(sql: Sql, mission: Mission, row: SyncRow, current: ScheduleDescription): Promise<'audited' | 'taken' | null> {
+async function noticeOutsideChange(sql: Sql, mission: Mission, row: SyncRow, current: ScheduleDescription, hold: string | null): Promise<'audited' | 'taken' | null> {
   const seen = seenState(current);
-  const wanted = desiredState(mission.schedule!, mission, row);
+  const wanted = desiredState(mission.schedule!, mission, row, hold);
   if (row.schedulePaused === null) return seen.paused && !wanted.paused && (await adoptOutsideChange(sql, mission, current, false)) ? 'taken' : null;
   if (same(seen, { paused: row.schedulePaused, note: row.scheduleNote }) || same(seen, wanted)) return null;
   return (await adoptOutsideChange(sql, mission, current)) ? 'audited' : null;
 }
 
 /** Makes Temporal show the mission's schedule; returns what it did and the paused state Temporal now has. */
-async function push(temporal: TemporalHandle, handle: ScheduleHandle, mission: Mission | null, row: SyncRow, current: ScheduleDescription | null) {
+async function push(temporal: TemporalHandle, handle: ScheduleHandle, mission: Mission | null, row: SyncRow, current: ScheduleDescription | null, hold: string | null) {
   const s = mission?.schedule;
   if (!s) {
     if (current) await handle.delete().catch((err) => { if (!(err instanceof ScheduleNotFoundError)) throw err; });
     return { outcome: current ? 'deleted' as const : 'none' as const, state: null };
   }
-  const want = desiredState(s, mission!, row);
+  const want = desiredState(s, mission!, row, hold);
   if (!current) {
     const state: PauseState = want.paused ? want : { paused: false, note: null }; // a new running schedule needs no note
     await temporal.client.schedule.create({
@@ -188,14 +193,18 @@ export async function syncMissionSchedule(
     // Up to date and nothing to look at (no observing, or no schedule to observe): Temporal is not called.
     if (!row || (upToDate && (!opts.observe || !mission?.schedule))) return { outcome: 'none' as const, adopted: false };
     const handle = temporal.client.schedule.getHandle(missionScheduleId(missionId));
+    // While the workspace's global pause is on, its note is the one the schedule is held with.
+    const hold = mission ? ((await activeHold(sql, mission.workspaceId))?.reason ?? null) : null;
     try {
       const current = await describeOrNull(handle);
-      const noticed = current && mission?.schedule ? await noticeOutsideChange(sql, mission, row, current) : null;
+      const noticed = current && mission?.schedule ? await noticeOutsideChange(sql, mission, row, current, hold) : null;
       if (noticed) {
+        // Taken over while the global pause holds the workspace: the hold applies again at once.
+        if (hold) await markSchedulePending(sql, missionId);
         mission = await findMission(sql, missionId);
         row = (await readSync(sql, missionId))!;
       }
-      const { outcome, state } = await push(temporal, handle, mission, row, current);
+      const { outcome, state } = await push(temporal, handle, mission, row, current, hold);
       const known = row.schedulePaused === null ? null : { paused: row.schedulePaused, note: row.scheduleNote };
       const unchanged = outcome === 'none' && upToDate && (state && known ? same(state, known) : state === known);
       if (!unchanged) await scheduleSynced(sql, missionId, row.scheduleVersion, state);

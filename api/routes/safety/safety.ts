@@ -1,9 +1,12 @@
 // /api/settings/safety: the request's workspace's settings. Everyone signed in
 // reads; only admins change, and every change is audited (safety.dry_run.toggled,
-// safety.channel_toggled).
+// safety.channel_toggled, safety.global_pause.enabled|disabled). Global pause and
+// resume answer with how many runs and schedules they paused or resumed.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getSafety, setChannel, setDryRun } from '../../../core/safety/settings';
+import { disableGlobalPause, enableGlobalPause, getGlobalPause } from '../../../core/safety/global-pause';
+import { reasonText } from '../../../lib/text';
 import { CHANNELS } from '../../../core/patterns/schemas';
 import { actorOf } from '../../../core/access/users';
 import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
@@ -17,10 +20,23 @@ const safetyPatch = z
   })
   .strict();
 
+const globalPauseBody = z.object({ reason: reasonText().min(1, 'Say why everything is paused.') }).strict();
+const globalResumeBody = z.object({}).strict();
+
 export function safetyRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
-  app.get('/', authorize('VIEWER'), async (c) => c.json({ safety: await getSafety(deps.sql, currentWorkspace(c).id) }));
+  app.get('/', authorize('VIEWER'), async (c) => {
+    const ws = currentWorkspace(c).id;
+    const [safety, globalPause] = await Promise.all([getSafety(deps.sql, ws), getGlobalPause(deps.sql, ws)]);
+    return c.json({ safety, globalPause });
+  });
+
+  app.post('/global-pause', authorize('ADMIN'), valid('json', globalPauseBody), async (c) =>
+    c.json(await enableGlobalPause(deps.sql, deps.temporal, currentWorkspace(c), actorOf(c.get('user')!), c.req.valid('json').reason)));
+
+  app.post('/global-resume', authorize('ADMIN'), valid('json', globalResumeBody), async (c) =>
+    c.json(await disableGlobalPause(deps.sql, deps.temporal, currentWorkspace(c), actorOf(c.get('user')!))));
 
   app.on(['PUT', 'PATCH'], '/', authorize('ADMIN'), valid('json', safetyPatch), async (c) => {
     const body = c.req.valid('json');

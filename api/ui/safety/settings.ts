@@ -1,10 +1,12 @@
-// Settings (/settings): the workspace's safety switches (dry-run and the five channels),
-// changed by admins only and read by everyone; users and API tokens for
+// Settings (/settings): the workspace's safety switches (dry-run, the five channels and
+// global pause), changed by admins only and read by everyone; users and API tokens for
 // admins (settings-access.ts). A safety change reloads the page, so the
 // layout's live-sending banner shows the new state.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { describeLive, getSafety, isLive, setChannel, setDryRun } from '../../../core/safety/settings';
+import { getSafety, setChannel, setDryRun } from '../../../core/safety/settings';
+import { disableGlobalPause, enableGlobalPause } from '../../../core/safety/global-pause';
+import { reasonText } from '../../../lib/text';
 import { CHANNELS } from '../../../core/patterns/schemas';
 import { listApiTokens } from '../../../core/access/tokens';
 import { actorOf, listUsers } from '../../../core/access/users';
@@ -14,7 +16,7 @@ import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { hasRole, authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
-import { readForm, redirect, str } from '../common';
+import { readForm, redirect, safetyBanner, str } from '../common';
 import { flashing } from '../form-problem';
 import { accessPages } from '../access/settings-access';
 
@@ -22,6 +24,7 @@ export const PEOPLE_PER_PAGE = 50;
 
 const offset = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(1_000_000).default(0));
 const pageQuery = z.object({ uoffset: offset, toffset: offset });
+const pauseReason = reasonText().min(1, 'Say why everything is paused.');
 const onOff = z.enum(['true', 'false'], { message: 'Choose on or off.' }).transform((v) => v === 'true');
 
 export interface SettingsExtra {
@@ -39,7 +42,9 @@ export function settingsPages(deps: AppDeps, renderer: Renderer) {
   const load = async (c: Context<AppEnv>, extra: SettingsExtra = {}) => {
     const q = pageQuery.parse({ uoffset: c.req.query('uoffset'), toffset: c.req.query('toffset') });
     const ws = currentWorkspace(c);
-    const [settings, workspaceInfo, workspaceSettings] = await Promise.all([getSafety(deps.sql, ws.id), getWorkspace(deps.sql, ws), getWorkspaceSettings(deps.sql, ws)]);
+    const [settings, workspaceInfo, workspaceSettings, safety] = await Promise.all([
+      getSafety(deps.sql, ws.id), getWorkspace(deps.sql, ws), getWorkspaceSettings(deps.sql, ws), safetyBanner(deps.sql, ws.id),
+    ]);
     const admin = hasRole(c.get('user'), 'ADMIN');
     const [users, tokens] = admin ? await Promise.all([listUsers(deps.sql, ws), listApiTokens(deps.sql, {}, ws)]) : [[], []];
     return {
@@ -49,7 +54,7 @@ export function settingsPages(deps: AppDeps, renderer: Renderer) {
       workspaceSettings,
       channels: CHANNELS,
       // Read fresh here (the layout's copy is cached for a second), so the banner matches the switches.
-      safety: { live: isLive(settings), summary: describeLive(settings), dryRun: settings.dryRun },
+      safety,
       roles: ROLES,
       allUsers: users,
       users: users.slice(q.uoffset, q.uoffset + PEOPLE_PER_PAGE),
@@ -79,6 +84,17 @@ export function settingsPages(deps: AppDeps, renderer: Renderer) {
   app.post('/settings/safety/channels/:channel', authorize('ADMIN'), valid('param', z.object({ channel: z.enum(CHANNELS) })), async (c) => {
     const form = await readForm(c);
     await flashing(c, async () => setChannel(deps.sql, c.req.valid('param').channel, onOff.parse(str(form, 'enabled')), actorOf(c.get('user')!), currentWorkspace(c).id));
+    return redirect(c, '/settings');
+  });
+
+  app.post('/settings/safety/global-pause', authorize('ADMIN'), async (c) => {
+    const form = await readForm(c);
+    await flashing(c, async () => enableGlobalPause(deps.sql, deps.temporal, currentWorkspace(c), actorOf(c.get('user')!), pauseReason.parse(str(form, 'reason'))));
+    return redirect(c, '/settings');
+  });
+
+  app.post('/settings/safety/global-resume', authorize('ADMIN'), async (c) => {
+    await flashing(c, async () => disableGlobalPause(deps.sql, deps.temporal, currentWorkspace(c), actorOf(c.get('user')!)));
     return redirect(c, '/settings');
   });
 

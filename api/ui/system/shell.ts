@@ -1,4 +1,4 @@
-// The UI shell's own pages: the status page, the live-sending banner every page refreshes on safety events
+// The UI shell's own pages: the status page, the safety banner (live sending, global pause) every page refreshes on safety events
 // (the request's workspace's settings), and the navigation's count of runs waiting for a decision.
 import { Hono } from 'hono';
 import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
@@ -6,7 +6,7 @@ import { checkHealth } from '../../health-checks';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { waitingRuns } from './waiting';
-import { describeLive, getSafety, isLive } from '../../../core/safety/settings';
+import { safetyBanner } from '../common';
 
 export function shellRoutes(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
@@ -17,8 +17,7 @@ export function shellRoutes(deps: AppDeps, renderer: Renderer) {
   });
 
   app.get('/live/banner', authorize('VIEWER'), async (c) => {
-    const s = await getSafety(deps.sql, currentWorkspace(c).id);
-    return renderer.fragment(c, 'partials/shared/safety-banner', { safety: { live: isLive(s), summary: describeLive(s), dryRun: s.dryRun } });
+    return renderer.fragment(c, 'partials/shared/safety-banner', { safety: await safetyBanner(deps.sql, currentWorkspace(c).id) });
   });
 
   app.get('/live/nav/approvals', authorize('VIEWER'), async (c) => renderer.fragment(c, 'partials/shared/nav-approvals', { waiting: await waitingRuns(deps, currentWorkspace(c)) }));
