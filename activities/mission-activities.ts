@@ -20,6 +20,7 @@ import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 import { appendEvent, type EventInput } from '../core/events/events';
 import { applyGateDecision } from '../core/outreach/gate';
+import { recordExecution, recordPausedFiring, recordRunEntry } from '../core/schedules/scheduler-runs';
 import { actorByName, containerWorkspace, missionWorkspaces } from './run-workspace';
 
 export interface RunTaskInput {
@@ -266,10 +267,10 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         if (mission?.status === 'paused') {
           const message = `Mission "${mission.name}" is paused; resume it before running it.`;
           if (input.trigger === 'scheduled') {
-            await appendEvent(sql, {
+            await recordPausedFiring(sql, {
               type: 'scheduler.job.skipped', entityType: 'run', entityId: workflowId, runId: workflowId, missionId: input.missionId,
               actor: 'scheduler', payload: { reason: message, missionName: mission.name }, key: `${workflowId}/skipped`, workspaceId,
-            });
+            }, { workflowId, missionId: input.missionId, workspaceId: mission.workspaceId });
           }
           throw new Error(message);
         }
@@ -279,11 +280,12 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         if (isConnectionError(err)) throw err; // an outage delays the run; it is not the plan's fault
         throw ApplicationFailure.create({ type: 'Validation', message: (err as Error).message, nonRetryable: true });
       }
-      await appendAudit(sql, {
+      // A firing of the schedule: its record (core/schedules/scheduler-runs.ts) commits with the entry and its scheduler.job.started.
+      await recordExecution(sql, {
         actor: input.startedBy ?? { id: null, name: input.trigger === 'scheduled' ? 'scheduler' : 'trigger' },
         action: 'mission.executed', entityType: 'mission', entityId: input.missionId,
         details: { workflowId, trigger: input.trigger }, idempotencyKey: `mission.executed:${workflowId}`, workspaceId,
-      });
+      }, input.trigger === 'scheduled' ? { workflowId, missionId: input.missionId, workspaceId: workspaceId! } : null);
       return plan;
     }),
 
@@ -363,10 +365,11 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       if (request?.reason) input.details = { ...input.details, reason: request.reason };
       const workspaceId = await workspaceOf(input.missionId);
       const actor = await actorByName(sql, request?.actor ?? input.actor, workspaceId);
-      await appendAudit(sql, {
+      // An end moves the run's firing record on, if the schedule started it (scheduler.job.completed|failed).
+      await recordRunEntry(sql, {
         actor: { id: actor.id, name: actor.name }, action: input.action, entityType: 'run', entityId: workflowId,
         details: { missionId: input.missionId, runId, ...input.details }, idempotencyKey: `${base}/${input.key}`, workspaceId,
-      });
+      }, { workflowId, missionId: input.missionId });
     }),
 
     raiseAlert: guarded(async (input: { key: string; missionId: string; kind: string; message: string }): Promise<void> => {

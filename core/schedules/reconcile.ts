@@ -1,7 +1,8 @@
 // The reconciler: every so often, applies to Temporal what PostgreSQL committed
 // but Temporal did not take (a schedule, a mission's pause or resume of its runs,
 // a trigger delivery whose run never started), re-creates a schedule deleted
-// behind the app's back, and audits pauses made outside the app. Every step is
+// behind the app's back, audits pauses made outside the app, and records the firings
+// Temporal skipped (./scheduler-runs.ts). Every step is
 // idempotent and takes a per-mission lock, so any number of replicas may run it;
 // a pass lock keeps them from all describing every schedule at once.
 import type { Sql } from '../../db/sql';
@@ -11,6 +12,7 @@ import type { TemporalHandle } from '../../lib/temporal';
 import { applyMissionRuns } from '../missions/actions';
 import { pendingMissionIds, temporalError, withSyncLock } from '../missions/mission-sync';
 import { retryPendingDeliveries } from '../missions/triggers';
+import { sweepSkippedFirings } from './scheduler-runs';
 import { syncMissionSchedule } from './sync';
 
 export interface ReconcileDeps {
@@ -25,6 +27,8 @@ export interface ReconcileReport {
   schedules: { created: number; updated: number; deleted: number; adopted: number };
   runsSignalled: number;
   deliveriesStarted: number;
+  /** Firings Temporal skipped, recorded in this pass. */
+  skipsRecorded: number;
   failures: number;
   /** The first failure's message, if any. */
   error: string | null;
@@ -35,9 +39,14 @@ const isDown = (err: unknown) => {
   return e instanceof AppError && e.status === 503;
 };
 
-/** One pass. `deliveryMinAgeMs` leaves a just-recorded delivery to the request that is starting it. */
-export async function reconcileOnce(deps: ReconcileDeps, opts: { deliveryMinAgeMs?: number } = {}): Promise<ReconcileReport> {
-  const report: ReconcileReport = { ran: false, schedules: { created: 0, updated: 0, deleted: 0, adopted: 0 }, runsSignalled: 0, deliveriesStarted: 0, failures: 0, error: null };
+/**
+ * One pass. `deliveryMinAgeMs` leaves a just-recorded delivery to the request that is starting it. Skipped
+ * firings are looked for in the schedules with a firing open or just ended, or in all of them (`allSkips`).
+ */
+export async function reconcileOnce(deps: ReconcileDeps, opts: { deliveryMinAgeMs?: number; allSkips?: boolean } = {}): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    ran: false, schedules: { created: 0, updated: 0, deleted: 0, adopted: 0 }, runsSignalled: 0, deliveriesStarted: 0, skipsRecorded: 0, failures: 0, error: null,
+  };
   const fail = (err: unknown) => {
     report.failures++;
     report.error ??= temporalError(err).message;
@@ -76,9 +85,17 @@ export async function reconcileOnce(deps: ReconcileDeps, opts: { deliveryMinAgeM
     } catch (err) {
       fail(err);
     }
+    try {
+      report.skipsRecorded = await sweepSkippedFirings(deps.sql, deps.temporal, { all: opts.allSkips });
+    } catch (err) {
+      fail(err);
+    }
   });
   return report;
 }
+
+/** Every this many passes, a pass looks at every schedule's skip counters. */
+const ALL_SKIPS_EVERY = 20;
 
 /** Runs a pass every `intervalMs` (the first soon after start) until stopped. */
 export function startReconciler(deps: ReconcileDeps, opts: { intervalMs?: number; firstDelayMs?: number } = {}): { stop(): Promise<void> } {
@@ -87,11 +104,15 @@ export function startReconciler(deps: ReconcileDeps, opts: { intervalMs?: number
   let running: Promise<void> | undefined;
   let stopped = false;
   let lastError: string | null = null;
+  let passes = 0;
   const tick = () => {
-    running = reconcileOnce(deps)
+    // Every schedule's skip counters now and then (a missed catch-up window needs no open run); else the likely ones.
+    running = reconcileOnce(deps, { allSkips: passes++ % ALL_SKIPS_EVERY === 0 })
       .then((r) => {
         const s = r.schedules;
-        if (s.created + s.updated + s.deleted + s.adopted + r.runsSignalled + r.deliveriesStarted > 0) deps.logger.info({ ...s, runsSignalled: r.runsSignalled, deliveriesStarted: r.deliveriesStarted }, 'reconciled with Temporal');
+        if (s.created + s.updated + s.deleted + s.adopted + r.runsSignalled + r.deliveriesStarted + r.skipsRecorded > 0) {
+          deps.logger.info({ ...s, runsSignalled: r.runsSignalled, deliveriesStarted: r.deliveriesStarted, skipsRecorded: r.skipsRecorded }, 'reconciled with Temporal');
+        }
         // Once per distinct problem, not every pass while Temporal is down.
         if (r.error && r.error !== lastError) deps.logger.warn({ failures: r.failures, error: r.error }, 'reconciling with Temporal failed; retrying');
         lastError = r.error;

@@ -1,7 +1,7 @@
 // Schedules (/schedules): every mission schedule with its cron in words, its
 // time zone, its next runs in that zone and its recent runs with their status;
-// operators pause (with a note), unpause, run now and backfill a past range, and
-// the schedule's row re-renders. Each row is described on its own deadline: a
+// operators pause (with a note), unpause, run now, trigger (a firing of the schedule, recorded with its
+// outcome among the row's firings) and backfill a past range, and the schedule's row re-renders. Each row is described on its own deadline: a
 // schedule Temporal is slow to describe shows a placeholder (and can be loaded
 // again on its own), one it cannot describe shows its error; neither fails the page.
 // Each row follows the event stream: an event of its mission reloads that row alone.
@@ -14,6 +14,8 @@ import { getMission, listMissions, type Mission } from '../../../core/missions/m
 import { OVERLAP_POLICIES } from '../../../core/missions/schemas';
 import { loadScheduleOverviews, type OverviewOptions, type RecentRun } from '../../../core/schedules/overview';
 import { pauseSchedule, runScheduleNow, type ScheduleView } from '../../../core/schedules/schedules';
+import { triggerJob } from '../../../core/schedules/scheduler-jobs';
+import { recentFirings, type Firing } from '../../../core/schedules/scheduler-runs';
 import { actorOf, type WorkspaceRef } from '../../../core/access/users';
 import { LiveCache } from '../../../core/events/live-cache';
 import { eventStreamOf } from '../../../core/events/stream';
@@ -27,6 +29,8 @@ import { readForm, redirect, str } from '../common';
 import { flash, flashing, formProblem, isHtmx } from '../form-problem';
 
 const PER_PAGE = 20;
+/** Each row lists its schedule's newest firings. */
+const RECENT_FIRINGS = 5;
 /** A row loaded again on its own waits longer than the page does. */
 const ROW_RETRY_TIMEOUT_MS = 8000;
 const idParam = z.object({ missionId: z.uuid('Not a valid mission id.') });
@@ -42,10 +46,20 @@ export interface ScheduleRow {
   view: ScheduleView | null;
   nextRuns: { at: Date; text: string }[];
   recentRuns: (RecentRun & { startedText: string; scheduledText: string | null })[];
+  /** The schedule's newest recorded firings, with their outcome in words. */
+  firings: (Firing & { atText: string; statusText: string; pill: string })[];
   /** Temporal did not describe it in time: a placeholder with a way to load it again. */
   timedOut: boolean;
   error: string | null;
   backfill: { start: string; end: string; max: string; overlap: string; maxDays: number; maxRuns: number };
+}
+
+const FIRING_TEXT: Record<Firing['status'], string> = { started: 'Started', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled', skipped: 'Skipped' };
+
+/** A firing's outcome in words (a skip with its reason) and its pill's class. */
+function firingText(f: Firing): { statusText: string; pill: string } {
+  const statusText = f.status === 'skipped' ? `Skipped (${f.skipReason})` : FIRING_TEXT[f.status];
+  return { statusText, pill: f.status === 'started' ? 'running' : f.status };
 }
 
 /** The backfill form's choices, in words. */
@@ -59,7 +73,9 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
 
   const rowsOf = async (missions: Mission[], ws: WorkspaceRef, opts: OverviewOptions = {}): Promise<ScheduleRow[]> => {
-    const overviews = await loadScheduleOverviews(deps.sql, deps.temporal, missions, opts, ws);
+    const [overviews, firings] = await Promise.all([
+      loadScheduleOverviews(deps.sql, deps.temporal, missions, opts, ws), recentFirings(deps.sql, missions.map((m) => m.id), RECENT_FIRINGS, ws),
+    ]);
     const now = new Date();
     return missions.map((m, i) => {
       const o = overviews[i]!;
@@ -81,6 +97,7 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
         recentRuns: o.recentRuns.map((r) => ({
           ...r, startedText: formatInZone(r.startedAt, timezone), scheduledText: r.scheduledFor ? formatInZone(r.scheduledFor, timezone) : null,
         })),
+        firings: (firings.get(m.id) ?? []).map((f) => ({ ...f, ...firingText(f), atText: formatInZone(f.scheduledAt ?? f.recordedAt, timezone) })),
         timedOut: o.timedOut, error, backfill,
       };
     });
@@ -160,6 +177,14 @@ export function schedulePages(deps: AppDeps, renderer: Renderer) {
     act(c, async (m, ws) => {
       const run = await runScheduleNow(deps.sql, deps.temporal, m.id, actorOf(c.get('user')!), ws);
       return `Started a run of ${m.name} (${run.workflowId}).`;
+    }),
+  );
+
+  // Temporal's schedule trigger: a firing of the schedule, under its overlap policy, recorded among the row's firings.
+  app.post('/schedules/:missionId/trigger', authorize('OPERATOR'), valid('param', idParam), (c) =>
+    act(c, async (m, ws) => {
+      await triggerJob(deps.sql, deps.temporal, m.id, actorOf(c.get('user')!), ws);
+      return `Triggered the schedule of ${m.name}: its firing shows under Firings once Temporal starts (or skips) it.`;
     }),
   );
 
