@@ -8,6 +8,7 @@ import { decide } from '../../../core/runs/decisions';
 import { controlRun } from '../../../core/runs/control';
 import { describeRun } from '../../../core/runs/detail';
 import { taskOutput } from '../../../core/runs/outputs';
+import { taskReplay } from '../../../core/runs/replay';
 import { listRuns } from '../../../core/runs/visibility';
 import { runTimeline } from '../../../core/runs/timeline';
 import { actorOf } from '../../../core/access/users';
@@ -58,6 +59,12 @@ export function runRoutes(deps: AppDeps) {
     const detail = await describeRun(deps.temporal, workflowId, {}, currentWorkspace(c));
     const { output, bytes } = await taskOutput(deps.sql, detail.progress, workflowId, taskId, c.req.valid('query').original === 'true' ? 'original' : 'output');
     return c.json({ workflowId, taskId, bytes, output });
+  });
+
+  // A task's whole story from the history and the records, in time order (core/runs/replay.ts).
+  app.get('/runs/:workflowId/tasks/:taskId/replay', authorize('VIEWER'), valid('param', workflowParam.extend({ taskId: z.uuid('Not a valid task id.') })), async (c) => {
+    const { workflowId, taskId } = c.req.valid('param');
+    return c.json(await taskReplay(deps.sql, deps.temporal, workflowId, taskId, currentWorkspace(c)));
   });
 
   app.get('/runs/:workflowId/logs', authorize('VIEWER'), valid('param', workflowParam), async (c) => {

@@ -12,6 +12,7 @@ import { hydrateOutputs, taskOutput } from '../../../core/runs/outputs';
 import { runGantt } from '../../../core/runs/gantt';
 import { DIFF_MAX_BYTES, outputChanges, type OutputChange } from '../../../core/runs/run-output-changes';
 import { runTimeline } from '../../../core/runs/timeline';
+import { replayPages } from './replay';
 import { ownsRun } from '../../../core/runs/visibility';
 import { NotFoundError } from '../../../lib/errors';
 import { runsOfWorkflow, type RecordedRun } from '../../../core/patterns/pattern-runs';
@@ -99,6 +100,7 @@ export async function renderRunView(deps: AppDeps, renderer: Renderer, c: Contex
 
 export function runPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
+  app.route('/', replayPages(deps, renderer)); // a task's replay (replay.ts)
 
   app.get('/runs/:workflowId', authorize('VIEWER'), valid('param', workflowParam), (c) => renderRunView(deps, renderer, c, c.req.valid('param').workflowId));
 
