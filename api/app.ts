@@ -33,6 +33,7 @@ import { missionRoutes } from './routes/missions/missions';
 import { runRoutes } from './routes/runs/runs';
 import { batchRunRoutes } from './routes/runs/batch';
 import { scheduleRoutes } from './routes/schedules/schedules';
+import { schedulerRoutes } from './routes/scheduler/scheduler';
 import { patternRoutes } from './routes/patterns/patterns';
 import { safetyRoutes } from './routes/safety/safety';
 import { healthRoutes } from './routes/system/health';
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api', runRoutes(deps));
   app.route('/api', batchRunRoutes(deps));
   app.route('/api/schedules', scheduleRoutes(deps));
+  app.route('/api/scheduler', schedulerRoutes(deps));
   app.route('/api/alerts', alertRoutes(deps));
   app.route('/api/agent', agentProtocolRoutes(deps));
   app.route('/api/agents', agentRoutes(deps));

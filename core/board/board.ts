@@ -153,6 +153,11 @@ const ACTIONS: Record<string, { text: string; named?: string }> = {
   'schedule.paused': { text: 'paused a schedule', named: 'paused the schedule of {}' },
   'schedule.unpaused': { text: 'unpaused a schedule', named: 'unpaused the schedule of {}' },
   'schedule.run_now': { text: 'ran a schedule now', named: 'ran the schedule of {} now' },
+  'schedule.triggered': { text: 'triggered a schedule', named: 'triggered the schedule of {}' },
+  'safety.global_pause.enabled': { text: 'paused the whole workspace (global pause)' },
+  'safety.global_pause.disabled': { text: 'ended the global pause' },
+  'lead.score.overridden': { text: "overrode a lead's score" },
+  'draft.submitted': { text: 'submitted a draft for approval' },
 };
 
 function hrefOf(e: AuditRow): string | null {
