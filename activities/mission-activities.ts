@@ -20,6 +20,7 @@ import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 import { appendEvent, type EventInput } from '../core/events/events';
 import { applyGateDecision } from '../core/outreach/gate';
+import { holdLoadedRun } from '../core/safety/global-pause-state';
 import { recordExecution, recordPausedFiring, recordRunEntry } from '../core/schedules/scheduler-runs';
 import { actorByName, containerWorkspace, missionWorkspaces } from './run-workspace';
 
@@ -286,7 +287,7 @@ export function createMissionActivities(deps: MissionActivityDeps) {
         action: 'mission.executed', entityType: 'mission', entityId: input.missionId,
         details: { workflowId, trigger: input.trigger }, idempotencyKey: `mission.executed:${workflowId}`, workspaceId,
       }, input.trigger === 'scheduled' ? { workflowId, missionId: input.missionId, workspaceId: workspaceId! } : null);
-      return plan;
+      return holdLoadedRun(sql, plan, workspaceId!, workflowId); // the plan, and the global pause it starts under, if on
     }),
 
     /** Chooses the pattern of a policy task; the choice is recorded in the workflow's history. */

@@ -70,6 +70,8 @@ export interface MissionPlan {
   priority: string;
   config: MissionConfig;
   tasks: PlanTask[];
+  /** Set when loadPlan found the workspace on global pause (a run Temporal started by itself): it pauses before its first task. */
+  hold?: { reason: string; actor: string };
 }
 
 /**

@@ -25,6 +25,8 @@ const { loadPlan, raiseAlert } = proxyActivities<MissionActivities>({
  * and finish on their old path; see README "Changing the workflow safely".
  */
 export const OUTPUTS_BY_REFERENCE_PATCH = 'outputs-by-reference';
+/** Runs whose plan said they start under the global pause pause themselves before their first task. */
+export const GLOBAL_HOLD_PATCH = 'global-hold-at-start';
 
 export async function missionWorkflow(input: MissionInput): Promise<Progress> {
   // Inputs of version 3 or later say what they are; older runs (no version, or 2 after a continue-as-new)
@@ -88,6 +90,8 @@ export async function missionWorkflow(input: MissionInput): Promise<Progress> {
   try {
     const plan = input.plan ?? (await loadPlan({ missionId: input.missionId, trigger: input.trigger, startedBy: input.startedBy }));
     run.setPlan(plan);
+    // Held by the workspace's global pause from its start, as runs the app starts are (core/safety/global-pause.ts).
+    if (plan.hold && patched(GLOBAL_HOLD_PATCH)) await pause(plan.hold);
     await runTasks(run, plan, input, async () => {
       // A long mission starts a fresh history between groups, carrying its state; the run id changes, the workflow id stays.
       if (!v2 || !workflowInfo().continueAsNewSuggested) return;

@@ -6,7 +6,7 @@
 import type { TxSql } from '../../db/sql';
 import { AppError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
-import { progressQuery } from '../../workflows/messages';
+import { progressQuery, type MissionPlan } from '../../workflows/messages';
 import type { Actor } from '../audit/audit-log';
 import { controlRun } from '../runs/control';
 import { describeRun } from '../runs/detail';
@@ -143,4 +143,15 @@ export async function releaseRun(sql: TxSql, temporal: TemporalHandle, workspace
   }
   await dropHold(sql, workspaceId, 'run', workflowId);
   return resumed;
+}
+
+/**
+ * A run Temporal started by itself (a schedule triggered from the CLI, a backfill) meets the global pause when
+ * it loads its plan: recorded as held, and told the pause it starts under (the workflow pauses before its first task).
+ */
+export async function holdLoadedRun(sql: TxSql, plan: MissionPlan, workspaceId: string, workflowId: string): Promise<MissionPlan> {
+  const hold = await activeHold(sql, workspaceId);
+  if (!hold) return plan;
+  await recordHold(sql, workspaceId, 'run', workflowId, hold.reason);
+  return { ...plan, hold: { reason: hold.reason, actor: hold.actor.name } };
 }

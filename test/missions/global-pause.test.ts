@@ -110,6 +110,27 @@ describe('global pause of runs', () => {
   });
 });
 
+describe('a run Temporal starts by itself', () => {
+  it('is held from its start too: a schedule triggered from the CLI while on starts a run that waits before its first task', async () => {
+    const m = await makeMission(operator, { containerId, type: 'scheduled', tasks: twoTasks(quick), schedule: { cron: '0 9 * * *', timezone: 'UTC' } });
+    await pauseAll('incident 16');
+    // As `temporal schedule trigger` does: the schedule starts the run (no plan in its input; loadPlan finds the switch on).
+    await t.deps.temporal.client.schedule.getHandle(missionScheduleId(m)).trigger();
+    const runs = await eventually(
+      async () => t.db.sql<{ workflowId: string }[]>`select target_id as "workflowId" from global_pause_holds where kind = 'run' and target_id like ${`mission-${m}-%`}`,
+      (rows) => rows.length === 1,
+    );
+    expect(runs).toHaveLength(1);
+    const held = await waitFor(t, runs[0]!.workflowId, (p) => p.paused);
+    expect(held.pauseReason).toBe(`global pause by ${adminName}: incident 16`);
+    expect(held.tasks.every((x) => x.startedAt === null)).toBe(true);
+    expect(await json(await resumeAll())).toMatchObject({ resumed: { runs: 1 } });
+    expect((await result(t, runs[0]!.workflowId)).tasks.map((x) => x.status)).toEqual(['completed', 'completed']);
+    // The other tests count the workspace's schedules: this one goes.
+    expect((await operator.request('DELETE', `/api/missions/${m}/schedule`)).status).toBeLessThan(300);
+  });
+});
+
 describe('an interrupted switch', () => {
   it('is completed by the next enable and the next disable, with no second audit entry', async () => {
     const workflowId = await execute(operator, await makeMission(operator, { containerId, tasks: twoTasks(slow, { ms: 800 }) }));
