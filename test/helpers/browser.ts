@@ -30,3 +30,14 @@ export async function signedInPage(
   await page.waitForURL(`${baseUrl}/`);
   return page;
 }
+
+/**
+ * Clicks a button whose form answers by sending the browser on (htmx's HX-Redirect, or a 303), and
+ * waits until the page it goes to has loaded, even when that is the page already shown: the next
+ * step then acts on the new page, never on one being replaced.
+ */
+export async function clickAndLoad(page: Page, button: string): Promise<void> {
+  const loaded = page.waitForEvent('load');
+  await page.getByRole('button', { name: button }).click();
+  await loaded;
+}

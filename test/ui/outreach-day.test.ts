@@ -10,7 +10,7 @@ import { startWebServer, type RunningWeb } from '../../api/server';
 import { seedExamples } from '../../core/missions/examples';
 import type { RunningWorker } from '../../worker';
 import { createTestApp, type TestApp } from '../helpers/app';
-import { launchChromium, signedInPage } from '../helpers/browser';
+import { clickAndLoad, launchChromium, signedInPage } from '../helpers/browser';
 import { result, waitFor } from '../helpers/missions';
 import { startTestWorker } from '../helpers/worker';
 
@@ -65,7 +65,7 @@ describe("the outreach day, in a browser", () => {
     await page.goto(`${web.url}/drafts`);
     await page.getByRole('link', { name: 'A faster way to list inventory, Northside Motors' }).click();
     await page.getByLabel('Notes for version 1').fill('Lead with the demo');
-    await page.getByRole('button', { name: 'Approve with notes' }).click();
+    await clickAndLoad(page, 'Approve with notes');
     await expect.poll(() => page.locator('#draft-title .outreach-status').textContent()).toBe('Approved');
     expect((await result(t, drafting)).status).toBe('Completed');
     await page.goto(`${web.url}/drafts?status=APPROVED`);
@@ -77,7 +77,7 @@ describe("the outreach day, in a browser", () => {
     await page.goto(`${web.url}/drafts`);
     await page.getByRole('link', { name: 'Post: spring inventory' }).click();
     await page.getByLabel('Notes for version 1').fill('Name the models');
-    await page.getByRole('button', { name: 'Request changes' }).click();
+    await clickAndLoad(page, 'Request changes');
     await waitFor(t, content, (p) => p.status === 'NeedsApproval' && p.tasks[0]!.runs === 2);
     await page.reload();
     await expect.poll(() => page.locator('#draft-title .outreach-status').textContent()).toBe('Needs approval');
@@ -88,7 +88,7 @@ describe("the outreach day, in a browser", () => {
     await page.getByRole('link', { name: 'Mei Chen' }).click();
     await page.getByLabel('Override score').selectOption('B');
     await page.getByLabel('Reason (required)').fill('Opening a second garage');
-    await page.getByRole('button', { name: 'Override score' }).click();
+    await clickAndLoad(page, 'Override score');
     await expect.poll(() => page.locator('#score .outreach-override').textContent()).toContain('Opening a second garage');
 
     // The brief, on its run's page.
