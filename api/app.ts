@@ -24,6 +24,8 @@ import { agentProtocolRoutes } from './routes/agents/protocol';
 import { auditRoutes } from './routes/audit/audit';
 import { campaignRoutes } from './routes/outreach/campaigns';
 import { draftRoutes } from './routes/outreach/drafts';
+import { workItemRoutes } from './routes/board/tasks';
+import { workItemPages } from './ui/board/work-item-pages';
 import { leadRoutes } from './routes/outreach/leads';
 import { eventRoutes, liveRoutes } from './routes/events/events';
 import { containerRoutes } from './routes/patterns/containers';
@@ -125,6 +127,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/campaigns', campaignRoutes(deps));
   app.route('/api/leads', leadRoutes(deps));
   app.route('/api/drafts', draftRoutes(deps));
+  app.route('/api/tasks', workItemRoutes(deps));
   app.route('/api/events', eventRoutes(deps));
   app.route('/live', liveRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
@@ -142,6 +145,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', workspacePages(deps, renderer));
   app.route('/', agentPages(deps, renderer));
   app.route('/', outreachPages(deps, renderer));
+  app.route('/', workItemPages(deps, renderer));
   // Read from the routes above, once: the document is the code.
   let openApi: Record<string, unknown> | undefined;
   app.get('/api/openapi.json', authorize('public'), (c) => c.json((openApi ??= openApiDocument(app, APP_VERSION))));

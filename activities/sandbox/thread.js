@@ -232,6 +232,10 @@ async function execute(msg) {
       updateLead: outreach('updateLead'),
       moveLead: outreach('moveLead'),
       createDraft: outreach('createDraft'),
+      tasks: outreach('tasks'),
+      createTask: outreach('createTask'),
+      moveTask: outreach('moveTask'),
+      noteTask: outreach('noteTask'),
       today: outreach('today'),
     },
   });

@@ -1,5 +1,6 @@
-// The board: runs in columns by status (from Temporal), draft missions (from
-// PostgreSQL), counts and filters; and the activity feed beside it.
+// The board: runs in columns by status (from Temporal), draft missions and the
+// task board's work items (from PostgreSQL) in the columns they share with runs,
+// counts and filters; and the activity feed beside it.
 import type { Sql } from '../../db/sql';
 import type { MissionStatus, MissionTrigger } from '../../lib/names';
 import type { TemporalHandle } from '../../lib/temporal';
@@ -11,13 +12,18 @@ import { listMissions, type Mission } from '../missions/missions';
 import { LiveCache } from '../events/live-cache';
 import { loadScheduledMissions, type ScheduledMission } from './get-started';
 import { loadProgress, type BoardCard } from './progress';
+import { boardWorkItems, type WorkItem } from './work-items';
+import type { WorkColumn } from './work-item-schemas';
 
-/** Each column's name, and what it says while it is empty (what lands there, and how). */
-export const BOARD_COLUMNS: { status: MissionStatus; label: string; empty: string }[] = [
-  { status: 'Running', label: 'Running', empty: 'Nothing is running. A run shows here as soon as it starts.' },
+/**
+ * Each column's name, what it says while it is empty (what lands there, and how), and the work items' column
+ * it shows too: one board, on which a work item in DOING sits with the running runs, and so on.
+ */
+export const BOARD_COLUMNS: { status: MissionStatus; label: string; empty: string; work?: WorkColumn }[] = [
+  { status: 'Running', label: 'Running', work: 'DOING', empty: 'Nothing is running. A run shows here as soon as it starts; so does a work item moved to DOING.' },
   { status: 'Paused', label: 'Paused', empty: 'No paused runs. A run an operator pauses waits here until it is resumed.' },
-  { status: 'NeedsApproval', label: 'Needs approval', empty: 'Nothing waits for a decision. A task with an approval gate stops here until an admin decides.' },
-  { status: 'Completed', label: 'Completed', empty: 'No completed runs yet.' },
+  { status: 'NeedsApproval', label: 'Needs approval', work: 'NEEDS_APPROVAL', empty: 'Nothing waits for a decision. A task with an approval gate stops here until an admin decides.' },
+  { status: 'Completed', label: 'Completed', work: 'DONE', empty: 'No completed runs yet. An admin sets a work item DONE; it lands here too.' },
   { status: 'Failed', label: 'Failed', empty: 'No failed runs.' },
   { status: 'Cancelled', label: 'Cancelled', empty: 'No cancelled runs.' },
 ];
@@ -31,7 +37,10 @@ export interface BoardFilters {
 
 export interface Board {
   drafts: { items: Mission[]; total: number };
-  columns: { status: MissionStatus; label: string; empty: string; runs: BoardCard[]; count: number }[];
+  /** Work items in BACKLOG, shown with the draft missions. */
+  backlog: { items: WorkItem[]; total: number };
+  /** `count` counts runs and work items. */
+  columns: { status: MissionStatus; label: string; empty: string; runs: BoardCard[]; items: WorkItem[]; count: number }[];
   filters: BoardFilters;
   /** On an unfiltered board with no run and no draft: the scheduled missions a new user can start from. */
   start: { schedules: ScheduledMission[]; total: number } | null;
@@ -67,17 +76,24 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
         limit 500`).map((r) => r.id)
     : undefined;
   const base: RunFilter = { workspace: ws, containerId: filters.containerId, trigger: filters.trigger, missionIds };
-  const [drafts, count, ...lists] = await Promise.all([
+  // Work items have no container and no trigger: a board narrowed by either shows none.
+  const noItems = { BACKLOG: { items: [], count: 0 }, DOING: { items: [], count: 0 }, NEEDS_APPROVAL: { items: [], count: 0 }, DONE: { items: [], count: 0 } };
+  const [drafts, work, count, ...lists] = await Promise.all([
     filters.trigger ? Promise.resolve({ items: [], total: 0 }) : listMissions(sql, { status: 'draft', containerId: filters.containerId, priority: filters.priority, q: filters.q, limit: PER_COLUMN, offset: 0 }, ws),
+    filters.trigger || filters.containerId ? Promise.resolve(noItems) : boardWorkItems(sql, { q: filters.q, priority: filters.priority }, PER_COLUMN, ws),
     columnCounts(temporal, base),
     ...BOARD_COLUMNS.map((col) => listRuns(temporal, { ...base, status: col.status }, PER_COLUMN)),
   ]);
   // A column that shows fewer cards than it could holds them all: its count is what it shows (counts and
   // lists are separate visibility calls, a few milliseconds apart), and no column counts fewer than it shows.
   const counted = (runs: RunSummary[], n: number) => (runs.length < PER_COLUMN ? runs.length : Math.max(n, runs.length));
-  const columns = BOARD_COLUMNS.map((col, i) => ({ ...col, runs: lists[i]!.runs, count: counted(lists[i]!.runs, count[col.status]) }));
+  const columns = BOARD_COLUMNS.map((col, i) => {
+    const items = col.work ? work[col.work] : { items: [], count: 0 };
+    return { ...col, runs: lists[i]!.runs, items: items.items, count: counted(lists[i]!.runs, count[col.status]) + items.count };
+  });
+  const backlog = { items: work.BACKLOG.items, total: work.BACKLOG.count };
   const filtered = Object.values(filters).some((v) => v !== undefined && v !== '');
-  const empty = drafts.total === 0 && columns.every((c) => c.count === 0);
+  const empty = drafts.total === 0 && backlog.total === 0 && columns.every((c) => c.count === 0);
   // Every card's progress in one read of PostgreSQL, shared (as the rest of the board) by every viewer.
   const [progress, schedules] = await Promise.all([
     loadProgress(sql, columns.flatMap((c) => c.runs)),
@@ -85,6 +101,7 @@ async function loadBoardNow(sql: Sql, temporal: TemporalHandle, filters: BoardFi
   ]);
   return {
     drafts,
+    backlog,
     columns: columns.map((c) => ({ ...c, runs: c.runs.map((r) => ({ ...r, progress: progress.get(r.workflowId)! })) })),
     filters,
     start: schedules ? { schedules: schedules.items, total: schedules.total } : null,

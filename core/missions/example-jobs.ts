@@ -101,6 +101,14 @@ export const DAILY_JOBS: Job[] = [
     await ctx.outreach.moveLead(lead.id, 'DRAFTED');
     drafts.push({ draftId: draft.id, to: lead.email, subject, body });
   }
+  if (drafts.length) {
+    const day = new Date(ctx.now()).toISOString().slice(0, 10);
+    const { task } = await ctx.outreach.createTask({
+      title: \`Review the outreach drafts of \${day}\`, column: 'NEEDS_APPROVAL', campaignId: campaign.id, key: \`review:\${day}\`,
+      description: \`\${drafts.length} drafts wait in the inbox; an admin sets this DONE once they are decided.\`,
+    });
+    await ctx.outreach.noteTask(task.id, drafts.map((d) => d.subject).join('\\n'));
+  }
   return { drafts };
 }`,
       },

@@ -16,6 +16,9 @@ import type { Actor } from '../audit/audit-log';
 import { listCampaigns } from './campaigns';
 import { createDraft, submitDraft, updateDraft } from './drafts';
 import { createLead, getLead, listLeads, moveLead, updateLead, type Lead } from './leads';
+import { createWorkItem, listWorkItems, noteWorkItem, updateWorkItem, type WorkItem } from '../board/work-items';
+import { WORK_COLUMNS, workItemCreateSchema, workItemNoteSchema } from '../board/work-item-schemas';
+import { noteText } from '../../lib/text';
 import {
   CAMPAIGN_STATUSES, LEAD_SCORES, LEAD_STATUSES, draftCreateSchema, leadCreateSchema, leadPatchSchema, leadStatusSchema,
 } from './schemas';
@@ -48,6 +51,20 @@ const draftInput = draftCreateSchema.omit({ runWorkflowId: true, runTaskId: true
   key, submit: z.boolean().default(false),
 });
 
+const taskInput = workItemCreateSchema.omit({ workflowId: true, taskId: true, sourceKey: true }).extend({ key });
+const tasksFilter = z.strictObject({
+  column: z.enum(WORK_COLUMNS).optional(),
+  campaignId: uuid.optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+}).default({ limit: 50 });
+const taskMove = z.strictObject({ column: z.enum(WORK_COLUMNS), note: noteText().optional() });
+
+/** The fields of a work item a pattern sees. */
+const taskView = (w: WorkItem) => ({
+  id: w.id, title: w.title, column: w.column, priority: w.priority, campaignId: w.campaignId, leadId: w.leadId, draftId: w.draftId,
+  workflowId: w.workflowId, taskId: w.taskId,
+});
+
 /** The fields of a lead a pattern sees. */
 const leadView = (l: Lead) => ({
   id: l.id, campaignId: l.campaignId, campaignName: l.campaignName, name: l.name, company: l.company, email: l.email, website: l.website,
@@ -67,11 +84,13 @@ export function outreachHost(h: OutreachHostContext): (op: string, args: unknown
   const operator = { ...h.actor, role: 'OPERATOR' as const };
   let calls = 0;
   let created = 0;
+  let notes = 0;
+  /** This run and task, when the run is a mission's. */
+  const runLink = (): { workflowId?: string; taskId?: string } =>
+    (h.workflowId && /^mission-[0-9a-f-]{36}-/.test(h.workflowId) ? { workflowId: h.workflowId, ...(h.taskId ? { taskId: h.taskId } : {}) } : {});
   /** The pattern's key, or this run's n-th creation: the same on every attempt of a deterministic pattern. */
-  const sourceKey = (kind: string, own: string | undefined) => {
-    const k = own ? `${kind}:${own}` : `${kind}:${h.effectsKey}#${++created}`;
-    return k.length <= 200 ? k : `${kind}:sha256:${createHash('sha256').update(k).digest('hex')}`;
-  };
+  const bounded = (kind: string, k: string) => (k.length <= 200 ? k : `${kind}:sha256:${createHash('sha256').update(k).digest('hex')}`);
+  const sourceKey = (kind: string, own: string | undefined) => bounded(kind, own ? `${kind}:${own}` : `${kind}:${h.effectsKey}#${++created}`);
 
   const ops: Record<string, (args: unknown[]) => Promise<unknown>> = {
     async campaigns([filter]) {
@@ -100,7 +119,8 @@ export function outreachHost(h: OutreachHostContext): (op: string, args: unknown
     async createDraft([draft]) {
       const { key: own, submit, ...input } = parse(draftInput, draft, 'createDraft(draft)');
       if (input.leadId) await getLead(h.sql, input.leadId, ws); // a lead of this workspace, or a clear 404
-      const run = h.workflowId && /^mission-[0-9a-f-]{36}-/.test(h.workflowId) ? { runWorkflowId: h.workflowId, ...(h.taskId ? { runTaskId: h.taskId } : {}) } : {};
+      const link = runLink();
+      const run = link.workflowId ? { runWorkflowId: link.workflowId, ...(link.taskId ? { runTaskId: link.taskId } : {}) } : {};
       const r = await createDraft(h.sql, { ...input, ...run, sourceKey: sourceKey('draft', own) }, h.actor, ws);
       let d = r.draft;
       // The same draft written again after changes were requested (or it was rejected): its new version.
@@ -109,6 +129,28 @@ export function outreachHost(h: OutreachHostContext): (op: string, args: unknown
       }
       if (submit && d.status === 'DRAFT') d = await submitDraft(h.sql, d.id, h.actor, ws);
       return { draft: { id: d.id, campaignId: d.campaignId, leadId: d.leadId, channel: d.channel, subject: d.subject, status: d.status, version: d.currentVersion }, created: r.created };
+    },
+    /** A work item on the task board, linked to this run and task; DONE is an admin's to set. */
+    async createTask([task]) {
+      const { key: own, ...input } = parse(taskInput, task, 'createTask(task)');
+      const r = await createWorkItem(h.sql, { ...input, ...runLink(), sourceKey: sourceKey('task', own) }, operator, ws);
+      return { task: taskView(r.item), created: r.created };
+    },
+    async tasks([filter]) {
+      const f = parse(tasksFilter, filter ?? undefined, 'tasks(filter)');
+      return (await listWorkItems(h.sql, f, ws)).map(taskView);
+    },
+    async moveTask([id, column, note]) {
+      const itemId = parse(uuid, id, 'moveTask(id, column, note)');
+      const move = parse(taskMove, { column, ...(note === undefined ? {} : { note }) }, 'moveTask(id, column, note)');
+      return taskView(await updateWorkItem(h.sql, itemId, move, operator, ws));
+    },
+    /** A note on a work item's timeline; a retried task writes each of its notes once. */
+    async noteTask([id, note]) {
+      const itemId = parse(uuid, id, 'noteTask(id, note)');
+      const { note: text } = parse(workItemNoteSchema, { note }, 'noteTask(id, note)');
+      await noteWorkItem(h.sql, itemId, text, h.actor, ws, bounded('note', `note:${h.effectsKey}#${++notes}`));
+      return { noted: true };
     },
     /** The last 24 hours of the pipeline, from its events: how many of each kind (approval.* are drafts' decisions), for a daily brief. */
     async today() {

@@ -61,6 +61,12 @@ describe('the five example jobs, run now', () => {
     expect((await leads()).filter((l) => l.status === 'DRAFTED').map((l) => l.score).sort()).toEqual(['A', 'A', 'B', 'B']);
     // Sending obeys dry-run (on by default): the send step ran, and nothing left.
     expect(drafting.tasks[1]!.output).toMatchObject({ queued: 4 });
+    // On the task board: one review item waiting for an admin, linked to the run and its task, its note naming the drafts.
+    const { tasks: review } = await json(await env.admin.request('GET', `/api/tasks?q=${encodeURIComponent('Review the outreach drafts of')}`));
+    expect(review).toEqual([expect.objectContaining({ column: 'NEEDS_APPROVAL', taskId: drafting.tasks[0]!.id, workflowId: expect.stringMatching(/^mission-/) })]);
+    const { timeline } = await json(await env.admin.request('GET', `/api/tasks/${review[0].id}`));
+    expect(timeline.map((e: { kind: string }) => e.kind)).toEqual(['created', 'note']);
+    expect(timeline[1].note.split('\n')).toHaveLength(4);
 
     // The post waits in approvals; approved from the drafts API, with notes, its run goes on.
     const content = await execute(env.admin, await missionNamed('content_research_creation_qa'));

@@ -179,9 +179,9 @@ describe('an empty board', () => {
     expect(listed[0]![2]).toMatch(/09:00.*\(America\/Toronto\)/);
     for (const job of DAILY_JOBS) expect(start).toContain(job.description);
     // Each column says what would land in it.
-    expect(html).toContain('<p class="column-empty">Nothing is running. A run shows here as soon as it starts.</p>');
+    expect(html).toContain('<p class="column-empty">Nothing is running. A run shows here as soon as it starts; so does a work item moved to DOING.</p>');
     expect(html).toContain('<p class="column-empty">Nothing waits for a decision. A task with an approval gate stops here until an admin decides.</p>');
-    expect(html).toContain('<p class="column-empty">No drafts. A mission saved without being run waits here.</p>');
+    expect(html).toContain('<p class="column-empty">No drafts. A mission saved without being run waits here, and so does a new work item.</p>');
     expect(ids(html).length).toBe(new Set(ids(html)).size);
   });
 

@@ -28,7 +28,7 @@ export const boardQuery = z.object({
 });
 
 /** The events a board shows the effect of; its live element (views/partials/board/board.eta) lists the same. */
-const BOARD_EVENTS = /^(run|task|approval|scheduler|mission)\./;
+const BOARD_EVENTS = /^(run|task|approval|scheduler|mission|work_item)\./;
 
 export function boardRoutes(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
