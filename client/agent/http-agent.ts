@@ -6,6 +6,7 @@ import { AGENT_API_PREFIX, type CommandResult, type ConfigurationAck, type Event
 import type { HeartbeatResponse, HelloRequest, HelloResponse, MetricsRequest, ReportedStatus, SignedFrame, StreamFrames } from './protocol';
 import { verifyFrame, type SignedBody } from './signature';
 import { AgentClientError, backoffMs, describe, errorFrom, sleep } from './http';
+import { AgentWorkItems } from './work-items';
 
 export { AgentClientError };
 
@@ -83,6 +84,9 @@ export class AgentClient {
   private explicitStatus: ReportedStatus | null = null;
   private currentTask: string | null = null;
   private resourceUsage: Record<string, number> | undefined;
+
+  /** The task board's work items this agent holds. */
+  readonly workItems = new AgentWorkItems((method, path, body) => this.request(method, path, body));
 
   constructor(private readonly options: AgentClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -386,11 +390,15 @@ export class AgentClient {
     return `${this.options.url.replace(/\/+$/, '')}${AGENT_API_PREFIX}`;
   }
 
-  private async post<T>(path: string, body: unknown): Promise<T> {
+  private post<T>(path: string, body: unknown): Promise<T> {
+    return this.request('POST', path, body);
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const response = await this.fetch(`${this.baseUrl()}${path}`, {
-      method: 'POST',
+      method,
       headers: { Authorization: `Bearer ${this.options.token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     if (!response.ok) throw await errorFrom(response);

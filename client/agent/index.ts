@@ -4,3 +4,4 @@ export * from './protocol';
 export * from './signature';
 export * from './http-agent';
 export * from './native-agent';
+export * from './work-items';

@@ -24,6 +24,7 @@ import { eventStreamOf, type Subscription } from '../../../core/events/stream';
 import { isConnectionError } from '../../../db/sql';
 import { ConflictError, RateLimitedError, UnavailableError } from '../../../lib/errors';
 import { currentAgent, type AppDeps, type AppEnv } from '../../context';
+import { agentWorkItemRoutes } from './work-items';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -159,6 +160,7 @@ export function agentProtocolRoutes(deps: AppDeps) {
   });
 
   app.get('/stream', agent, (c) => streamWork(deps, c));
+  app.route('/work-items', agentWorkItemRoutes(deps));
   return app;
 }
 
