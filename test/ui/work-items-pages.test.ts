@@ -40,7 +40,7 @@ describe('work items on the board', () => {
   it('are made from a lead, moved by an operator, set Done only by an admin, and keep their timeline', async () => {
     const admin = await signedInPage(browser, web.url, consoleErrors);
     await admin.goto(`${web.url}/leads/${lead}`);
-    await admin.getByRole('link', { name: 'New work item for this lead' }).click();
+    await admin.getByRole('link', { name: 'New work item', exact: true }).click();
     await admin.getByLabel('Title').fill('Call <i>Grace</i> back');
     await admin.getByLabel('Priority').selectOption('high');
     await admin.getByRole('button', { name: 'Create the work item' }).click();

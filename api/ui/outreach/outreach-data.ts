@@ -11,6 +11,7 @@ import { campaignMetrics, type CampaignMetrics } from '../../../core/outreach/me
 import { DRAFT_STATUSES, LEAD_SCORES, LEAD_STATUSES, type LeadStatus } from '../../../core/outreach/schemas';
 import type { Role } from '../../../lib/names';
 import type { WorkspaceRef } from '../../../core/access/users';
+import { listWorkItems } from '../../../core/board/work-items';
 import { barChart, type BarChart } from './bars';
 import { DRAFT_WORDS, LEAD_WORDS, leadHistoryLine } from './outreach-words';
 
@@ -64,9 +65,10 @@ export async function loadLead(sql: Sql, id: string, role: Role, ws: WorkspaceRe
   const lead: Lead = await getLead(sql, id, ws);
   const allowed = movesFrom(lead.status, role);
   const moves: Move[] = (Object.entries(LEAD_TRANSITIONS[lead.status]) as [LeadStatus, Role][]).map(([to, least]) => ({ to, least }));
-  const [drafts, audit] = await Promise.all([
+  const [drafts, audit, workItems] = await Promise.all([
     listDrafts(sql, { leadId: id, limit: PER_PAGE }, ws),
     listAudit(sql, { entityType: 'lead', entityId: id, limit: 50 }, ws),
+    listWorkItems(sql, { leadId: id, limit: 20 }, ws),
   ]);
   return {
     lead,
@@ -74,6 +76,7 @@ export async function loadLead(sql: Sql, id: string, role: Role, ws: WorkspaceRe
     beyond: moves.filter((m) => !allowed.includes(m.to)),
     drafts: drafts.map((d) => draftRow(d, lead.campaignName, new Map([[lead.id, lead.name]]))),
     history: audit.map(leadHistoryLine),
+    workItems,
   };
 }
 export type LeadPage = Awaited<ReturnType<typeof loadLead>>;
@@ -81,12 +84,12 @@ export type LeadPage = Awaited<ReturnType<typeof loadLead>>;
 /** A draft with its campaign and lead, its versions (newest first), a diff between two of them and its decisions. */
 export async function loadDraft(sql: Sql, id: string, ws: WorkspaceRef, range: { from?: number; to?: number } = {}) {
   const draft = await getDraft(sql, id, ws);
-  const [campaign, lead, versions, decisions] = await Promise.all([
+  const [campaign, lead, versions, decisions, workItems] = await Promise.all([
     getCampaign(sql, draft.campaignId, ws), draft.leadId ? getLead(sql, draft.leadId, ws) : Promise.resolve(null),
-    listDraftVersions(sql, id, ws), listDecisions(sql, draft),
+    listDraftVersions(sql, id, ws), listDecisions(sql, draft), listWorkItems(sql, { draftId: id, limit: 20 }, ws),
   ]);
   const diff = await loadDiff(sql, draft, range, ws);
-  return { draft, campaign, lead, versions, decisions, diff };
+  return { draft, campaign, lead, versions, decisions, diff, workItems };
 }
 export type DraftPage = Awaited<ReturnType<typeof loadDraft>>;
 

@@ -2,6 +2,7 @@
 // its output, the changes reviews made to it and its logs; pause (with a
 // reason), resume and cancel; a task's whole output and the history from
 // Temporal. The list is runs-list.ts; decisions and the inbox are approvals.ts.
+import { listWorkItems } from '../../../core/board/work-items';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { controlRun } from '../../../core/runs/control';
@@ -93,8 +94,10 @@ export async function renderRunView(deps: AppDeps, renderer: Renderer, c: Contex
   if (c.req.header('HX-Request') && c.req.query('v') === version) return c.body(null, 204);
   const s = detail.summary;
   const gantt = detail.progress ? runGantt({ progress: detail.progress, startTime: s.startTime, closeTime: s.closeTime, attempts: patternRuns }) : null;
+  // The work items about the run: on the whole page only (a live refresh swaps the run's part).
+  const workItems = c.req.header('HX-Request') ? [] : await listWorkItems(deps.sql, { workflowId, limit: 20 }, currentWorkspace(c));
   return renderer.respond(c, { page: 'pages/runs/run', partial: 'partials/runs/run' }, {
-    title: s.missionName, detail, logs, version, gantt, changes, diffMaxBytes: DIFF_MAX_BYTES,
+    title: s.missionName, detail, logs, version, gantt, changes, diffMaxBytes: DIFF_MAX_BYTES, workItems,
   }, status);
 }
 
