@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { pauseSignal, resumeSignal } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { refuseWhileGloballyPaused } from '../safety/global-pause-state';
 import { workspaceIdOf, type WorkspaceRef } from '../access/users';
 import { openRuns } from '../runs/visibility';
 import { applyScheduleAfterCommit, syncMissionSchedule } from '../schedules/sync';
@@ -71,6 +72,7 @@ export async function setMissionPaused(
       select name, status, schedule, workspace_id as "workspaceId" from missions
       where id = ${missionId} and workspace_id = ${workspaceIdOf(tx, ws)} for update`;
     if (!m) throw new NotFoundError('Mission');
+    if (!paused) await refuseWhileGloballyPaused(tx, m.workspaceId);
     if (paused === (m.status === 'paused')) {
       // Asked again while the last pause or resume is still being applied: apply it, change nothing.
       const row = await readSync(tx, missionId);

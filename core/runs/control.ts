@@ -7,6 +7,7 @@ import { ConflictError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type RunState } from '../../workflows/messages';
 import { appendAudit, type Actor } from '../audit/audit-log';
+import { refuseWhileGloballyPaused } from '../safety/global-pause-state';
 import { assertRunInWorkspace, describeRun } from './detail';
 import { unavailable } from './temporal-errors';
 import { executeRunUpdate, UpdateRefusedError } from './updates';
@@ -41,6 +42,8 @@ export async function controlRun(
   }
   // Another workspace's run is an unknown run, and nothing reaches its history.
   if (ws) await assertRunInWorkspace(temporal, workflowId, ws);
+  // While the workspace's global pause is on, no one resumes a run here: ending the pause resumes what it paused.
+  if (what === 'resume' && ws) await refuseWhileGloballyPaused(sql, ws.id);
   try {
     return what === 'pause'
       ? await executeRunUpdate(temporal, workflowId, pauseUpdate, [{ reason, actor: actor.name }])

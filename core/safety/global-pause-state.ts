@@ -4,7 +4,7 @@
 // runs start, where schedules are synced and where agent tasks are dispatched;
 // switched by ./global-pause.ts.
 import type { TxSql } from '../../db/sql';
-import { AppError } from '../../lib/errors';
+import { AppError, ConflictError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { progressQuery, type MissionPlan } from '../../workflows/messages';
 import type { Actor } from '../audit/audit-log';
@@ -47,6 +47,13 @@ export const globalPauseView = (s: StoredGlobalPause): GlobalPause => ({ enabled
 
 export async function getGlobalPause(sql: TxSql, workspaceId: string): Promise<GlobalPause> {
   return globalPauseView(await readGlobalPause(sql, workspaceId));
+}
+
+/** A resume someone asks for while the switch is on (a run, a mission): refused, saying who paused and how it ends. */
+export async function refuseWhileGloballyPaused(sql: TxSql, workspaceId: string): Promise<void> {
+  const pause = await getGlobalPause(sql, workspaceId);
+  if (!pause.enabled) return;
+  throw new ConflictError(`The workspace is globally paused (by ${pause.by ?? 'an admin'}${pause.reason ? `: ${pause.reason}` : ''}); an admin ends the global pause in Settings, and that resumes what it paused.`);
 }
 
 export interface Hold {

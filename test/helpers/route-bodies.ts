@@ -6,8 +6,8 @@ type Ids = Record<'containerId' | 'patternId' | 'missionId' | 'taskId' | 'userId
 /** `workspaceId`: the caller's own workspace (the switch's target); another's id when absent. */
 export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string; agent?: AgentFixtures; outreach?: OutreachFixtures };
 
-/** A campaign (on EMAIL), a lead of it and a draft for that lead waiting for approval, for the outreach routes. */
-export interface OutreachFixtures { campaignId: string; leadId: string; draftId: string }
+/** A campaign (on EMAIL), a lead of it, a draft for that lead waiting for approval and a work item about it, for the outreach and task board routes. */
+export interface OutreachFixtures { campaignId: string; leadId: string; draftId: string; workItemId: string }
 
 /** An agent definition, an agent (with its token) and a configuration, for the agent routes. */
 export interface AgentFixtures { definitionId: string; agentId: string; configurationId: string; token: string }
@@ -76,6 +76,14 @@ function outreachBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
     'POST /api/drafts/:id/approve': { notes: 'n', version: 1 }, 'POST /api/drafts/:id/reject': { notes: 'n', version: 1 },
     'POST /api/drafts/:id/request-changes': { notes: 'n', version: 1 }, 'POST /api/drafts/:id/approve-with-notes': { notes: 'n', version: 1 },
     'POST /api/drafts/:id/edit-inline-approve': { subject: 's', body: 'b', notes: 'n', version: 1 },
+    // The task board's work items (api/routes/board, api/routes/agents/work-items.ts).
+    'POST /api/tasks': {
+      title: 't', description: 'd', column: 'DOING', priority: 'high', campaignId, leadId, draftId: fx.outreach?.draftId ?? fx.spare.missionId,
+      workflowId: fx.workflowId, taskId: fx.taskId, agentId: fx.agent?.agentId ?? fx.spare.userId, assignee: 'a', sourceKey: 'fuzz-task',
+    },
+    'PATCH /api/tasks/:id': { title: 't2', description: 'd2', priority: 'low', column: 'NEEDS_APPROVAL', note: 'n', assignee: 'b' },
+    'POST /api/tasks/:id/notes': { note: 'n' },
+    'POST /api/agent/work-items/:id/move': { column: 'DOING', note: 'n' }, 'POST /api/agent/work-items/:id/notes': { note: 'n' },
   };
 }
 
@@ -147,13 +155,15 @@ export const uiForms = (fx: Fixtures): Record<string, Record<string, string>> =>
     '/settings/workspace/settings': { provider: 'OpenAI', model: 'gpt-4', temperature: '0.5', maxTokens: '1000', timezone: 'America/Toronto' },
     '/settings/members': { username: 'admin', role: 'VIEWER' }, '/settings/members/:id/remove': {},
     ...agentForms(fx),
-    ...outreachForms(),
+    ...outreachForms(fx),
   };
 };
 
-/** The outreach pages' forms (api/ui/outreach). */
-function outreachForms(): Record<string, Record<string, string>> {
+/** The outreach pages' forms (api/ui/outreach), and the work items' (api/ui/board). */
+function outreachForms(fx: Fixtures): Record<string, Record<string, string>> {
   return {
+    '/work-items': { title: 't', description: 'd', column: 'DOING', priority: 'high', campaignId: fx.outreach?.campaignId ?? '', assignee: 'a' },
+    '/work-items/:id/move': { column: 'DOING', note: 'n' }, '/work-items/:id/notes': { note: 'n' },
     '/campaigns': { name: 'Fuzzed ui campaign', description: 'd', channels: 'EMAIL' }, '/campaigns/:id/activate': {},
     '/leads/:id/score-override': { score: 'A', reason: 'r' }, '/leads/:id/status': { status: 'ENRICHED', note: 'n' },
     '/drafts/:id': { subject: 's2', body: 'b2', note: 'n' }, '/drafts/:id/submit': {},

@@ -59,6 +59,11 @@ describe('global pause of runs', () => {
     const held = await waitFor(t, workflowId, (p) => p.tasks[0]!.status === 'completed' && p.status === 'Paused');
     expect(held).toMatchObject({ paused: true, pauseReason: `global pause by ${adminName}: incident 12` });
     expect(held.tasks[1]!.status).toBe('pending');
+    // No one resumes it on their own while the switch is on: the refusal says who paused and how it ends.
+    const early = await operator.request('POST', `/api/runs/${workflowId}/resume`, {});
+    expect(early.status).toBe(409);
+    expect((await json(early)).error.message).toMatch(new RegExp(`globally paused \\(by ${adminName}: incident 12\\); an admin ends the global pause`));
+    expect((await waitFor(t, workflowId, (p) => p.status === 'Paused')).tasks[1]!.status).toBe('pending');
 
     const resumedAt = Date.now();
     const off = await resumeAll();
