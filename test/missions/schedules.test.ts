@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { listAudit } from '../../core/audit/audit-log';
+import { listAudit, SYSTEM_ACTOR } from '../../core/audit/audit-log';
+import { updatePattern } from '../../core/patterns/patterns';
 import { nextRuns } from '../../core/schedules/cron';
 import { DAILY_JOBS, seedExamples } from '../../core/missions/examples';
 import { reconcileOnce } from '../../core/schedules/reconcile';
@@ -325,6 +326,27 @@ describe('the example daily jobs', () => {
         ['outreach_drafting_qa', '30 10 * * *', 'America/Toronto', true],
       ],
     );
+  });
+
+  it('are brought up to date on a later start: an example no one edited takes the shipped code, an edited one is left alone', async () => {
+    const check = (code: string) => t.deps.sandbox.check(code);
+    const idOf = async (name: string) => (await t.db.owner<{ id: string }[]>`select id from patterns where name = ${name}`)[0]!.id;
+    const [stale, edited] = [await idOf('lead_research.research'), await idOf('daily_brief.brief')];
+    // As an earlier release left them: one example's code as the system wrote it then, one changed by a person.
+    await updatePattern(t.db.sql, stale, { code: 'async () => ({ old: true })' }, SYSTEM_ACTOR, check);
+    const mine = 'async () => ({ mine: true })';
+    expect((await admin.request('PATCH', `/api/patterns/${edited}`, { code: mine })).status).toBe(200);
+    const campaign = await t.db.owner`select id from campaigns where name = 'Spring dealer outreach'`;
+    expect(campaign).toHaveLength(1);
+
+    expect(await seedExamples(t.db.sql, t.deps.temporal, check)).toBe(false);
+    const code = async (id: string) => (await json(await viewer.request('GET', `/api/patterns/${id}`))).pattern.code;
+    expect(await code(stale)).toBe(DAILY_JOBS.find((j) => j.name === 'lead_research')!.steps[0]!.code);
+    expect(await code(edited)).toBe(mine);
+    expect(await seedExamples(t.db.sql, t.deps.temporal, check)).toBe(false); // once brought up, nothing more to write
+    const versions = async (id: string) => (await json(await viewer.request('GET', `/api/patterns/${id}/versions`))).versions.length;
+    expect([await versions(stale), await versions(edited)]).toEqual([3, 2]);
+    expect(await t.db.owner`select id from campaigns where name = 'Spring dealer outreach'`).toEqual(campaign);
   });
 
   it('run: outreach drafts wait for approval, and the approved send is recorded as "would send" in dry-run', async () => {
