@@ -46,9 +46,13 @@ export interface AgentTaskInput {
   requiresApproval: boolean;
 }
 
-/** How often an attempt with no agent to take it looks again, and for how long at least (the task's timeout, if longer). */
+/**
+ * How often an attempt with no agent to take it looks again, and for how long at least (the task's timeout, if
+ * longer); an attempt held by the global pause looks less often, and never gives up while the pause lasts.
+ */
 const NO_AGENT_RETRY_MS = 2000;
 const NO_AGENT_PATIENCE_MS = 60_000;
+const HELD_RETRY_MS = 10_000;
 
 export interface AgentActivityDeps {
   sql: Sql;
@@ -138,8 +142,8 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         const waited = Date.now() - info.scheduledTimestampMs;
         const patience = Math.max(NO_AGENT_PATIENCE_MS, input.agent.config.timeout);
         throw ApplicationFailure.create({
-          type: 'NoAgent', message: `No agent took "${input.taskName}": ${outcome.noAgent}.`, nonRetryable: waited >= patience,
-          nextRetryDelay: NO_AGENT_RETRY_MS, details: [{ kind: 'no_agent', attempt: info.attempt }],
+          type: 'NoAgent', message: `No agent took "${input.taskName}": ${outcome.noAgent}.`, nonRetryable: !outcome.held && waited >= patience,
+          nextRetryDelay: outcome.held ? HELD_RETRY_MS : NO_AGENT_RETRY_MS, details: [{ kind: 'no_agent', attempt: info.attempt }],
         });
       }
       throw new CompleteAsyncError();

@@ -42,7 +42,8 @@ export interface DispatchInput {
   taskToken: Uint8Array;
 }
 
-export type Dispatched = { dispatched: { agentId: string; agentName: string; taskRowId: string } } | { noAgent: string } | { replayed: { outputRef: OutputRef; attempt: number } };
+/** `held`: no agent was asked because the workspace's global pause is on (the attempt waits it out, however long). */
+export type Dispatched = { dispatched: { agentId: string; agentName: string; taskRowId: string } } | { noAgent: string; held?: true } | { replayed: { outputRef: OutputRef; attempt: number } };
 
 const prefixOf = (d: { workflowId: string; runId: string; taskId: string; execSeq: number }) => `${d.workflowId}/${d.runId}/${d.taskId}/${d.execSeq}/`;
 
@@ -77,7 +78,7 @@ export async function dispatchAgentTask(sql: Sql, d: DispatchInput, workspaceId:
   assertMatches(`The input of "${d.taskName}"`, schema.inputsSchema, d.input);
   return sql.begin(async (tx) => {
     // The workspace's global pause holds every dispatch: Temporal tries the attempt again later.
-    if (await activeHold(tx, workspaceId)) return { noAgent: 'the workspace is on global pause' };
+    if (await activeHold(tx, workspaceId)) return { noAgent: 'the workspace is on global pause', held: true };
     const agent = await pickAgent(tx, workspaceId, d.agent);
     if (typeof agent === 'string') return { noAgent: agent };
     // Earlier attempts of this execution that still look open were given up by Temporal: they are lost.

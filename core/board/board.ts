@@ -175,6 +175,8 @@ const ACTIONS: Record<string, { text: string; named?: string }> = {
   'safety.global_pause.disabled': { text: 'ended the global pause' },
   'lead.score.overridden': { text: "overrode a lead's score" },
   'draft.submitted': { text: 'submitted a draft for approval' },
+  'work_item.created': { text: 'created a work item', named: 'created work item {}' },
+  'work_item.moved': { text: 'moved a work item', named: 'moved work item {}' },
 };
 
 function hrefOf(e: AuditRow): string | null {
@@ -184,6 +186,7 @@ function hrefOf(e: AuditRow): string | null {
     return wf ? `/runs/${encodeURIComponent(wf)}` : `/missions/${e.entityId}`;
   }
   if (e.entityType === 'pattern' && e.entityId) return `/patterns/${e.entityId}`;
+  if (e.entityType === 'work_item' && e.entityId) return `/work-items/${e.entityId}`;
   return null;
 }
 
@@ -212,9 +215,10 @@ export async function loadFeed(sql: Sql, limit = FEED_LIMIT, ws?: { id: string }
   const ids = [...new Set(shown.map(missionIdOf).filter((id): id is string => !!id))];
   const missions = new Map(ids.length ? (await sql<{ id: string; name: string }[]>`select id, name from missions where id in ${sql(ids)} and workspace_id = ${workspaceIdOf(sql, ws)}`).map((m) => [m.id, m.name]) : []);
   const items = shown.map((e) => {
-    const d = e.details as { name?: unknown; taskName?: unknown; channel?: unknown };
+    const d = e.details as { name?: unknown; title?: unknown; taskName?: unknown; channel?: unknown; to?: unknown };
     const missionId = missionIdOf(e);
-    const recorded = (e.entityType === 'mission' || e.entityType === 'pattern') && typeof d.name === 'string' ? d.name : null;
+    const recorded = (e.entityType === 'mission' || e.entityType === 'pattern') && typeof d.name === 'string' ? d.name
+      : e.entityType === 'work_item' && typeof d.title === 'string' ? d.title : null;
     const name = (missionId ? missions.get(missionId) : undefined) ?? recorded;
     const action = ACTIONS[e.action]!;
     const head = name && action.named ? action.named.replace('{}', () => `“${name}”`) : action.text;
@@ -222,7 +226,7 @@ export async function loadFeed(sql: Sql, limit = FEED_LIMIT, ws?: { id: string }
     const where = name && !action.named ? ` in “${name}”` : '';
     return {
       at: e.at, actor: e.actor, action: e.action, alert: false, href: hrefOf(e),
-      text: `${head}${task}${where}${typeof d.channel === 'string' ? ` via ${d.channel}` : ''}`,
+      text: `${head}${task}${where}${typeof d.channel === 'string' ? ` via ${d.channel}` : ''}${e.action === 'work_item.moved' && typeof d.to === 'string' ? ` to ${d.to}` : ''}`,
     };
   });
   return { alerts, items };

@@ -4,7 +4,7 @@
 // an item out of DONE, and a refused move writes nothing; links name records of
 // the item's own workspace, a lead brings its campaign; the same sourceKey is
 // the same item; a patch that changes nothing writes nothing; the timeline is
-// append-only in the database; notes; a replay needs a run task; another
+// append-only in the database; notes; the feed says it in words; a replay needs a run task; another
 // workspace sees none of it; and the board shows each item in its column.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoard } from '../../core/board/board';
@@ -45,6 +45,9 @@ describe('a work item', () => {
     expect((await eventsOf(env, task.id)).map((e) => [e.type, e.entityType])).toEqual([
       ['work_item.created', 'work_item'], ['work_item.moved', 'work_item'], ['work_item.moved', 'work_item'],
     ]);
+    // The activity feed (seed 002's GET /events/feed) says it in words, linking to the item.
+    const { items } = await expectStatus(await env.as.VIEWER.request('GET', '/api/events/feed?limit=100'), 200);
+    expect(items).toContainEqual(expect.objectContaining({ actor: env.names.OPERATOR, text: `moved work item “${task.title}” to NEEDS_APPROVAL`, href: `/work-items/${task.id}` }));
   });
 
   it('is set DONE, and taken out of DONE, by an admin alone; a refused move writes nothing', async () => {

@@ -205,7 +205,7 @@ describe('global pause of agents', () => {
       agent: { definitionId, definitionVersion: 1, definitionName: 'Test agent', selection: 'capability', capability: 'diagnostics', config: { timeout: 1000, retryCount: 0, failureAction: 'retry' }, heartbeatTimeoutMs: 10_000 },
       input: {}, context: { previous: {}, notes: null, runInput: null } as never, taskToken: new Uint8Array([1]),
     }, t.ws, 'instance-key');
-    expect(outcome).toEqual({ noAgent: 'the workspace is on global pause' });
+    expect(outcome).toEqual({ noAgent: 'the workspace is on global pause', held: true }); // held: the attempt waits it out, never giving up
     const [{ paused }] = (await json(await admin.request('GET', '/api/agents'))).agents.filter((a: { definitionId: string }) => a.definitionId === definitionId);
     expect(paused).toBe(pausedBefore);
   });

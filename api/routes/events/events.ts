@@ -2,10 +2,12 @@
 // cursor), GET /api/events/stream follows it live as server-sent events and
 // resumes from Last-Event-ID without gaps or repeats. The UI's pages follow
 // the same stream at /live/events with their session cookie (EventSource sends
-// no Authorization header). Each answers only the caller's workspace's events.
+// no Authorization header); GET /api/events/feed is the board's activity feed
+// in words. Each answers only the caller's workspace's events.
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { FEED_LIMIT, loadFeed } from '../../../core/board/board';
 import { listEvents, parseCursor, type EventFilter } from '../../../core/events/events';
 import { eventStreamOf, type Subscription } from '../../../core/events/stream';
 import { getSession } from '../../../core/access/sessions';
@@ -102,6 +104,10 @@ export function eventRoutes(deps: AppDeps) {
   });
 
   app.get('/stream', authorize('VIEWER'), valid('query', filterSchema), (c) => followEvents(deps, c, c.req.valid('query')));
+
+  // Seed 002's activity feed: what the board shows beside its columns, in words (open alerts first).
+  app.get('/feed', authorize('VIEWER'), valid('query', z.object({ limit: z.coerce.number().int().min(1).max(100).default(FEED_LIMIT) })), async (c) =>
+    c.json(await loadFeed(deps.sql, c.req.valid('query').limit, currentWorkspace(c))));
 
   return app;
 }
