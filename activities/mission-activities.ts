@@ -20,6 +20,7 @@ import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 import { appendEvent, type EventInput } from '../core/events/events';
 import { applyGateDecision } from '../core/outreach/gate';
+import { explainLostAttempt } from '../core/collab/explain';
 import { holdLoadedRun } from '../core/safety/global-pause-state';
 import { recordExecution, recordPausedFiring, recordRunEntry } from '../core/schedules/scheduler-runs';
 import { actorByName, containerWorkspace, missionWorkspaces } from './run-workspace';
@@ -190,6 +191,8 @@ export function createMissionActivities(deps: MissionActivityDeps) {
       payload: { taskName: input.taskName, missionName: input.missionName, execSeq: input.execSeq, attempt, ...payload },
     });
     const pattern = { id: input.pattern.patternId, name: input.pattern.patternName, version: input.pattern.version };
+    // A retry after a lost worker says so on the run (best effort: the explanation never stands in the task's way).
+    await explainLostAttempt(sql, workspaceId, { workflowId, taskId: input.taskId, taskName: input.taskName }, attempt, prefix).catch(() => {});
     // Written as each attempt starts (once per attempt), so it always comes before the attempt's end.
     const [code, previous] = await Promise.all([
       codeOf(input.pattern.versionId),

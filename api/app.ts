@@ -25,6 +25,7 @@ import { auditRoutes } from './routes/audit/audit';
 import { campaignRoutes } from './routes/outreach/campaigns';
 import { draftRoutes } from './routes/outreach/drafts';
 import { workItemRoutes } from './routes/board/tasks';
+import { commentRoutes } from './routes/collab/comments';
 import { workItemPages } from './ui/board/work-item-pages';
 import { leadRoutes } from './routes/outreach/leads';
 import { eventRoutes, liveRoutes } from './routes/events/events';
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/leads', leadRoutes(deps));
   app.route('/api/drafts', draftRoutes(deps));
   app.route('/api/tasks', workItemRoutes(deps));
+  app.route('/api/comments', commentRoutes(deps));
   app.route('/api/events', eventRoutes(deps));
   app.route('/live', liveRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));

@@ -8,6 +8,7 @@ import { AppError, ConflictError } from '../../lib/errors';
 import type { TemporalHandle } from '../../lib/temporal';
 import { progressQuery, type MissionPlan } from '../../workflows/messages';
 import type { Actor } from '../audit/audit-log';
+import { systemComment } from '../collab/comments';
 import { controlRun } from '../runs/control';
 import { describeRun } from '../runs/detail';
 import { unavailable } from '../runs/temporal-errors';
@@ -69,11 +70,22 @@ export async function activeHold(sql: TxSql, workspaceId: string): Promise<Hold 
   return s.enabled ? { reason: s.hold!, actor: { id: s.byId, name: s.by ?? 'system' } } : null;
 }
 
-/** Records that the global pause holds this run or schedule (idempotent: a retry records it once). */
+/**
+ * Records that the global pause holds this run or schedule (idempotent: a retry records it once), and says so on
+ * a held run's page as a SYSTEM comment, once per hold (keyed by when the hold began; a retry finds it written).
+ */
 export async function recordHold(sql: TxSql, workspaceId: string, kind: HoldKind, targetId: string, holdReason: string): Promise<boolean> {
   const rows = await sql`
     insert into global_pause_holds (workspace_id, kind, target_id, hold_reason) values (${workspaceId}, ${kind}, ${targetId}, ${holdReason})
     on conflict do nothing returning 1`;
+  if (kind === 'run') {
+    const [hold] = await sql<{ heldAt: Date }[]>`
+      select held_at as "heldAt" from global_pause_holds where workspace_id = ${workspaceId} and kind = 'run' and target_id = ${targetId}`;
+    if (hold) {
+      await systemComment(sql, workspaceId, { workflowId: targetId }, `Held by the ${holdReason}. It goes on by itself when an admin ends the global pause.`,
+        `global-hold:${targetId}:${hold.heldAt.getTime()}`).catch(() => false); // the explanation never stands in the hold's way
+    }
+  }
   return rows.length > 0;
 }
 

@@ -64,10 +64,11 @@ beforeAll(async () => {
   const { draft } = await created(await adminB.request('POST', '/api/drafts', { campaignId: campaign.id, leadId: lead.id, channel: 'EMAIL', body: `b-draft-${tag}` }));
   await created(await adminB.request('POST', `/api/drafts/${draft.id}/submit`, {}));
   const { task: item } = await created(await adminB.request('POST', '/api/tasks', { title: `b-work-${tag}`, draftId: draft.id, workflowId, taskId: own.taskId }));
-  const outreach = { campaignId: campaign.id, leadId: lead.id, draftId: draft.id, workItemId: item.id };
+  const { comment } = await created(await adminB.request('POST', '/api/comments', { content: `b-comment-${tag}`, workflowId }));
+  const outreach = { campaignId: campaign.id, leadId: lead.id, draftId: draft.id, workItemId: item.id, commentId: comment.id };
   fx = { ...own, workflowId, spare: own, outreach };
   names = [`team-b-${tag}`, `b-lab-${tag}`, `b-pattern-${tag}`, `b-mission-${tag}`, `b-task-${tag}`, user.username, `b-token-${tag}`, `b-alert-${tag}`,
-    `b-campaign-${tag}`, `b-lead-${tag}`, `b-draft-${tag}`, `b-work-${tag}`];
+    `b-campaign-${tag}`, `b-lead-${tag}`, `b-draft-${tag}`, `b-work-${tag}`, `b-comment-${tag}`];
   ids = [wsB, ...Object.values(own), workflowId, alertId, ...Object.values(outreach)];
   walkers = await Promise.all(ROLES.map((role) => walker(t, role)));
   // B at rest: its schedule applied in Temporal, its run waiting with nothing in flight and its request recorded.
@@ -95,7 +96,7 @@ function bValue(name: string, path: string): string {
     containers: fx.containerId, patterns: fx.patternId, missions: fx.missionId, users: fx.userId, tokens: fx.tokenId, alerts: alertId, workspace: fx.userId,
     settings: /tokens/.test(path) ? fx.tokenId : fx.userId,
     campaigns: fx.outreach!.campaignId, leads: fx.outreach!.leadId, drafts: fx.outreach!.draftId,
-    tasks: fx.outreach!.workItemId, work: fx.outreach!.workItemId, // /api/tasks/:id, /work-items/:id
+    tasks: fx.outreach!.workItemId, work: fx.outreach!.workItemId, comments: fx.outreach!.commentId, // /api/tasks/:id, /work-items/:id
   };
   const value = ({ taskId: fx.taskId, version: '1', workflowId: fx.workflowId, missionId: fx.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
     ?? (name === 'id' ? byArea[area] : undefined);
@@ -200,7 +201,7 @@ describe("workspace A's users, on every route, given workspace B's ids", () => {
     expect(after).toEqual(before);
     expect(wrong).toEqual([]);
     for (const table of ['containers', 'patterns', 'missions', 'alerts', 'events', 'audit_log', 'api_tokens', 'sessions', 'pattern_runs',
-      'outbound_messages', 'task_outputs', 'memberships', 'work_items', 'task_events']) expect(before.tables).toContain(table);
+      'outbound_messages', 'task_outputs', 'memberships', 'work_items', 'task_events', 'comments']) expect(before.tables).toContain(table);
   }, 120_000);
 });
 

@@ -6,8 +6,8 @@ type Ids = Record<'containerId' | 'patternId' | 'missionId' | 'taskId' | 'userId
 /** `workspaceId`: the caller's own workspace (the switch's target); another's id when absent. */
 export type Fixtures = Ids & { workflowId: string; spare: Ids; workspaceId?: string; agent?: AgentFixtures; outreach?: OutreachFixtures };
 
-/** A campaign (on EMAIL), a lead of it, a draft for that lead waiting for approval and a work item about it, for the outreach and task board routes. */
-export interface OutreachFixtures { campaignId: string; leadId: string; draftId: string; workItemId: string }
+/** A campaign (on EMAIL), a lead of it, a draft for that lead waiting for approval, a work item about it and a comment, for the outreach, task board and comment routes. */
+export interface OutreachFixtures { campaignId: string; leadId: string; draftId: string; workItemId: string; commentId: string }
 
 /** An agent definition, an agent (with its token) and a configuration, for the agent routes. */
 export interface AgentFixtures { definitionId: string; agentId: string; configurationId: string; token: string }
@@ -84,6 +84,9 @@ function outreachBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
     'PATCH /api/tasks/:id': { title: 't2', description: 'd2', priority: 'low', column: 'NEEDS_APPROVAL', note: 'n', assignee: 'b' },
     'POST /api/tasks/:id/notes': { note: 'n' },
     'POST /api/agent/work-items/:id/move': { column: 'DOING', note: 'n' }, 'POST /api/agent/work-items/:id/notes': { note: 'n' },
+    // Comments (api/routes/collab).
+    'POST /api/comments': { content: 'c @admin', type: 'WARNING', workflowId: fx.workflowId, taskId: fx.taskId, metadata: { a: 'b' } },
+    'PATCH /api/comments/:id': { content: 'c2', type: 'NOTE' },
   };
 }
 

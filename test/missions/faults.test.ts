@@ -447,6 +447,13 @@ describe('live-sending missions under faults', () => {
     expect(new Set(audits.map((a) => a.key))).toEqual(new Set([...receiver.applied.keys()].map((k) => `outbound/${k}/sent`)));
     expect(failedAudits[0]!.n).toBe(0);
 
+    // A task run again after its worker was killed says so on its run, once per lost attempt (a SYSTEM comment).
+    const lost = await owner<{ workflowId: string; key: string }[]>`
+      select workflow_id as "workflowId", idempotency_key as key from comments where type = 'SYSTEM' and content like '%worker is lost%'`;
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(lost.map((c) => c.key)).size).toBe(lost.length);
+    expect(lost.filter((c) => !policyOf.has(c.workflowId))).toEqual([]);
+
     // Each task's run recorded once (one success, no failure), and the statistics count each once.
     expect(runRows.filter((r) => r.succeeded !== 1 || r.failed !== 0)).toEqual([]);
     expect(runRows).toHaveLength(runs.length * TASKS);
