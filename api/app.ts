@@ -26,7 +26,9 @@ import { campaignRoutes } from './routes/outreach/campaigns';
 import { draftRoutes } from './routes/outreach/drafts';
 import { workItemRoutes } from './routes/board/tasks';
 import { commentRoutes } from './routes/collab/comments';
+import { notificationRoutes } from './routes/collab/notifications';
 import { workItemPages } from './ui/board/work-item-pages';
+import { inboxPages } from './ui/collab/inbox';
 import { leadRoutes } from './routes/outreach/leads';
 import { eventRoutes, liveRoutes } from './routes/events/events';
 import { containerRoutes } from './routes/patterns/containers';
@@ -130,6 +132,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/drafts', draftRoutes(deps));
   app.route('/api/tasks', workItemRoutes(deps));
   app.route('/api/comments', commentRoutes(deps));
+  app.route('/api/notifications', notificationRoutes(deps));
   app.route('/api/events', eventRoutes(deps));
   app.route('/live', liveRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));
@@ -148,6 +151,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', agentPages(deps, renderer));
   app.route('/', outreachPages(deps, renderer));
   app.route('/', workItemPages(deps, renderer));
+  app.route('/', inboxPages(deps, renderer));
   // Read from the routes above, once: the document is the code.
   let openApi: Record<string, unknown> | undefined;
   app.get('/api/openapi.json', authorize('public'), (c) => c.json((openApi ??= openApiDocument(app, APP_VERSION))));

@@ -19,6 +19,8 @@ export interface Renderer {
   partial(template: string, data: Record<string, unknown>): string;
   /** A fragment as a response, with the request's user, permissions and CSRF token. */
   fragment(c: Context<AppEnv>, template: string, data: Record<string, unknown>, status?: number): Response;
+  /** A whole page as a response, with the layout's globals (the safety banner, the navigation's counts), for any request. */
+  whole(c: Context<AppEnv>, template: string, data: Record<string, unknown>, status?: number): Promise<Response>;
   /** Full page for a normal request, the fragment for an htmx one. */
   respond(
     c: Context<AppEnv>,
@@ -55,12 +57,15 @@ export function createRenderer(opts: { globals?: LayoutGlobals; cache?: boolean 
       c.header('Vary', 'HX-Request');
       return c.html(eta.render(template, { ...base(c), ...data }), status as 200);
     },
+    async whole(c, template, data, status = 200) {
+      const globals = opts.globals ? await opts.globals(c) : {};
+      return c.html(renderer.page(c, template, data, globals), status as 200);
+    },
     async respond(c, views, data, status = 200) {
       c.header('Vary', 'HX-Request');
       const fragment = c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true';
       if (fragment) return c.html(renderer.partial(views.partial, { ...base(c), ...data }), status as 200);
-      const globals = opts.globals ? await opts.globals(c) : {};
-      return c.html(renderer.page(c, views.page, data, globals), status as 200);
+      return renderer.whole(c, views.page, data, status);
     },
   };
   return renderer;

@@ -6,6 +6,7 @@ import { createAdapters } from '../activities/adapters';
 import { createSandbox } from '../activities/sandbox';
 import { seedExamples } from '../core/missions/examples';
 import { startReconciler } from '../core/schedules/reconcile';
+import { startNotifier } from '../core/collab/notifier';
 import { startPresenceSweeper } from '../core/agents/presence';
 import { eventStreamOf } from '../core/events/stream';
 import { prepareDatabase } from '../core/system/setup';
@@ -34,6 +35,8 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
   const reconciler = startReconciler(deps);
   // Agents that stopped heartbeating go OFFLINE (on every replica, safely).
   const sweeper = startPresenceSweeper({ sql: deps.sql, logger: deps.logger, metricsRetentionHours: deps.config.MC_AGENT_METRICS_RETENTION_HOURS });
+  // Members' notifications from the event stream, once each (on every replica, safely).
+  const notifier = startNotifier(deps);
   return {
     url: `http://${shown}:${port}`,
     port,
@@ -44,6 +47,7 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await reconciler.stop();
       await sweeper.stop();
+      await notifier.stop();
       await eventStreamOf(deps.sql, deps.logger).stop(); // ends every live page's stream
       await closed;
     },

@@ -11,6 +11,7 @@ import { AppError, ValidationError } from '../../lib/errors';
 import { jsonValue } from '../../core/patterns/schemas';
 import type { AppDeps, AppEnv } from '../context';
 import { waitingRuns } from './system/waiting';
+import { unreadCount } from '../../core/collab/notifications';
 import { UNREADABLE_FORM } from '../middleware/read-input';
 import type { LayoutGlobals } from '../render';
 
@@ -43,12 +44,13 @@ export function layoutGlobals(deps: Pick<AppDeps, 'sql' | 'temporal' | 'logger'>
     // Signed in but no member of the session's workspace: that workspace's settings and runs are not theirs to see.
     if (!ws) return { workspaces: await workspaces };
     const waiting = waitingRuns(deps, ws);
+    const unread = unreadCount(sql, user.id, ws);
     let entry = cached.get(ws.id);
     if (!entry || Date.now() - entry.at >= 1000) {
       entry = { at: Date.now(), value: { safety: await safetyBanner(sql, ws.id) } };
       cached.set(ws.id, entry);
     }
-    return { ...entry.value, waiting: await waiting, workspaces: await workspaces };
+    return { ...entry.value, waiting: await waiting, unread: await unread, workspaces: await workspaces };
   };
 }
 

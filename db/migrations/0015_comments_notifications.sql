@@ -42,8 +42,11 @@ create table notifications (
   source_key text not null check (length(source_key) <= 300),
   created_at timestamptz not null default now(),
   read_at timestamptz,
+  -- 'pending' while its email (the member asked for one) is not yet handed to the outbound adapters.
+  email_state text check (email_state in ('pending', 'done')),
   unique (user_id, source_key)
 );
+create index notifications_email_idx on notifications (created_at) where email_state = 'pending';
 create index notifications_inbox_idx on notifications (user_id, workspace_id, created_at desc, id desc);
 create index notifications_unread_idx on notifications (user_id, workspace_id) where read_at is null;
 
@@ -59,3 +62,9 @@ create table notification_preferences (
 );
 
 grant select, insert, update, delete on comments, notifications, notification_preferences to mission_control_app;
+
+-- The notifier's place in the event stream: a database that had events before notifications existed starts
+-- after them (its history notifies no one); a new one starts at the beginning.
+insert into settings (key, value)
+select 'notifier.cursor', jsonb_build_object('after', coalesce(max(id), 0)) from events
+on conflict (key) do nothing;

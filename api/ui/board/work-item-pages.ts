@@ -77,10 +77,10 @@ export function workItemPages(deps: AppDeps, renderer: Renderer) {
 
   const newPage = async (c: Context<AppEnv>, values: NewValues, error: string | null, status = 200) => {
     const { ws } = member(c);
-    return c.html(renderer.page(c, 'pages/board/work-item-new', {
+    return renderer.whole(c, 'pages/board/work-item-new', {
       title: 'New work item', values, error, campaigns: await campaignChoices(deps.sql, ws), priorities: PRIORITIES,
       columns: WORK_COLUMNS.filter((col) => ROLE_RANK[ws.role] >= ROLE_RANK[leastRoleToMove('BACKLOG', col)]), words: COLUMN_WORDS,
-    }), status as 200);
+    }, status);
   };
   app.get('/work-items/new', authorize('OPERATOR'), valid('query', newQuery), (c) => newPage(c, { ...NEW_DEFAULTS, ...c.req.valid('query') }, null));
   app.post('/work-items', authorize('OPERATOR'), async (c) => {
@@ -99,9 +99,9 @@ export function workItemPages(deps: AppDeps, renderer: Renderer) {
   const page = async (c: Context<AppEnv>, id: string, forms: ItemForms = FORMS, status = 200) => {
     const ws = currentWorkspace(c);
     const [item, timeline] = await Promise.all([getWorkItem(deps.sql, id, ws), workItemTimeline(deps.sql, id, ws)]);
-    return c.html(renderer.page(c, 'pages/board/work-item', {
+    return renderer.whole(c, 'pages/board/work-item', {
       title: item.title, item, timeline, forms, words: COLUMN_WORDS, ...itemMoves(item.column, ws.role),
-    }), status as 200);
+    }, status);
   };
   app.get('/work-items/:id', authorize('VIEWER'), valid('param', idParam('work item')), (c) => page(c, c.req.valid('param').id));
 
