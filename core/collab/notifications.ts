@@ -3,7 +3,7 @@
 // mute, kinds also sent by email, and the address). The notifier
 // (core/collab/notifier.ts) writes them from the event stream.
 import type { TxSql } from '../../db/sql';
-import { NotFoundError } from '../../lib/errors';
+import { NotFoundError, ValidationError } from '../../lib/errors';
 import type { WorkspaceRef } from '../access/users';
 
 export const NOTIFICATION_KINDS = ['approval', 'run_failed', 'agent_offline', 'mention', 'alert'] as const;
@@ -80,8 +80,10 @@ export async function getPreferences(sql: TxSql, userId: string, ws: WorkspaceRe
   return p ?? DEFAULT_PREFERENCES;
 }
 
+/** Changes what is given; kinds sent by email need an address (a 400 otherwise, nothing saved). */
 export async function setPreferences(sql: TxSql, userId: string, ws: WorkspaceRef, p: Partial<Preferences>): Promise<Preferences> {
   const now = { ...(await getPreferences(sql, userId, ws)), ...p };
+  if (now.emailKinds.length && !now.email) throw new ValidationError('Email needs an address: give email, or send no kinds by email.', [{ path: 'email', message: 'required for emailKinds' }]);
   await sql`
     insert into notification_preferences (workspace_id, user_id, muted, email_kinds, email)
     values (${ws.id}, ${userId}, ${now.muted}, ${now.emailKinds}, ${now.email})

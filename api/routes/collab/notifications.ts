@@ -16,8 +16,7 @@ export const preferencesSchema = z.strictObject({
   emailKinds: kinds.optional(),
   email: text().trim().toLowerCase().max(320, 'An email address is at most 320 characters.')
     .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'An email address looks like name@example.com.').nullable().optional(),
-}).refine((p) => p.muted !== undefined || p.emailKinds !== undefined || p.email !== undefined, 'Change muted, emailKinds or email.')
-  .refine((p) => !p.emailKinds?.length || p.email !== null, 'Email needs an address: give email, or send no kinds by email.');
+}).refine((p) => p.muted !== undefined || p.emailKinds !== undefined || p.email !== undefined, 'Change muted, emailKinds or email.');
 
 const listQuery = z.object({ unread: z.enum(['true', 'false']).optional(), ...pageQuery });
 

@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import {
-  getPreferences, KIND_WORDS, listNotifications, markAllRead, markRead, NOTIFICATION_KINDS, setPreferences, unreadCount, type NotificationKind,
+  getPreferences, KIND_WORDS, listNotifications, markAllRead, markRead, NOTIFICATION_KINDS, setPreferences, unreadCount, type NotificationKind, type Preferences,
 } from '../../../core/collab/notifications';
 import { ValidationError } from '../../../lib/errors';
 import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
@@ -27,11 +27,15 @@ export function inboxPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
   const me = (c: Context<AppEnv>) => ({ userId: c.get('user')!.id, ws: currentWorkspace(c) });
 
-  const page = async (c: Context<AppEnv>, before: string | undefined, prefsError: string | null = null, status = 200) => {
+  /** The inbox; after a refused save, the preferences form shows what was sent, with why it was refused. */
+  const page = async (c: Context<AppEnv>, before: string | undefined, refused?: { error: string; sent: Preferences; status: number }) => {
     const { userId, ws } = me(c);
-    const [rows, unread, preferences] = await Promise.all([
+    const [rows, unread, saved] = await Promise.all([
       listNotifications(deps.sql, userId, ws, { before, limit: PER_PAGE + 1 }), unreadCount(deps.sql, userId, ws), getPreferences(deps.sql, userId, ws),
     ]);
+    const preferences = refused?.sent ?? saved;
+    const prefsError = refused?.error ?? null;
+    const status = refused?.status ?? 200;
     const items = rows.slice(0, PER_PAGE);
     return renderer.whole(c, 'pages/collab/inbox', {
       title: 'Inbox', items, unread, preferences, prefsError, kinds: NOTIFICATION_KINDS, kindWords: KIND_WORDS,
@@ -49,15 +53,16 @@ export function inboxPages(deps: AppDeps, renderer: Renderer) {
   app.post('/inbox/preferences', authorize('VIEWER'), async (c) => {
     const form = await readForm(c);
     const { userId, ws } = me(c);
+    const sent: Preferences = { muted: list(form, 'muted'), emailKinds: list(form, 'emailKinds'), email: str(form, 'email') || null };
     try {
-      const r = preferencesSchema.safeParse({ muted: list(form, 'muted'), emailKinds: list(form, 'emailKinds'), email: str(form, 'email') || null });
+      const r = preferencesSchema.safeParse(sent);
       if (!r.success) throw new ValidationError(r.error.issues[0]!.message);
       await setPreferences(deps.sql, userId, ws, r.data);
       return redirect(c, '/inbox');
     } catch (err) {
       const p = formProblem(err);
       if (!p) throw err;
-      return page(c, undefined, p.message, p.status);
+      return page(c, undefined, { error: p.message, sent, status: p.status });
     }
   });
   // Opening a notification marks it read and goes where it points.
