@@ -87,6 +87,9 @@ function outreachBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
     // Comments (api/routes/collab).
     'POST /api/comments': { content: 'c @admin', type: 'WARNING', workflowId: fx.workflowId, taskId: fx.taskId, metadata: { a: 'b' } },
     'PATCH /api/comments/:id': { content: 'c2', type: 'NOTE' },
+    // The caller's own notifications (api/routes/collab/notifications.ts).
+    'PUT /api/notifications/preferences': { muted: ['alert'], emailKinds: ['mention'], email: 'walk@example.com' },
+    'POST /api/notifications/read-all': {}, 'POST /api/notifications/:id/read': {},
   };
 }
 
@@ -167,6 +170,8 @@ function outreachForms(fx: Fixtures): Record<string, Record<string, string>> {
   return {
     '/work-items': { title: 't', description: 'd', column: 'DOING', priority: 'high', campaignId: fx.outreach?.campaignId ?? '', assignee: 'a' },
     '/work-items/:id/move': { column: 'DOING', note: 'n' }, '/work-items/:id/notes': { note: 'n' },
+    '/inbox/read-all': {}, '/inbox/:id/read': { go: 'open' },
+    '/inbox/preferences': { muted: 'alert', emailKinds: 'mention', email: 'walk@example.com' },
     '/campaigns': { name: 'Fuzzed ui campaign', description: 'd', channels: 'EMAIL' }, '/campaigns/:id/activate': {},
     '/leads/:id/score-override': { score: 'A', reason: 'r' }, '/leads/:id/status': { status: 'ENRICHED', note: 'n' },
     '/drafts/:id': { subject: 's2', body: 'b2', note: 'n' }, '/drafts/:id/submit': {},
