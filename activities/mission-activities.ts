@@ -20,6 +20,7 @@ import type { PatternSandbox } from '../core/patterns/sandbox';
 import { earlierOutputs, referenceTo, resolveOutputs, storeOutput } from '../core/runs/outputs';
 import { appendEvent, type EventInput } from '../core/events/events';
 import { applyGateDecision } from '../core/outreach/gate';
+import { raiseAlert as raiseAlertRow } from '../core/alerts/alerts';
 import { explainLostAttempt } from '../core/collab/explain';
 import { holdLoadedRun } from '../core/safety/global-pause-state';
 import { recordExecution, recordPausedFiring, recordRunEntry } from '../core/schedules/scheduler-runs';
@@ -379,19 +380,14 @@ export function createMissionActivities(deps: MissionActivityDeps) {
     raiseAlert: guarded(async (input: { key: string; missionId: string; kind: string; message: string }): Promise<void> => {
       const { workflowId, base } = runKey();
       const workspaceId = await workspaceOf(input.missionId);
-      // The alert and its event, in one statement, in the run's workspace.
-      const rows = await sql`
-        with alert as (
-          insert into alerts (idempotency_key, mission_id, workflow_id, kind, message, workspace_id)
-          values (${`${base}/alert/${input.key}`}, ${input.missionId}, ${workflowId}, ${input.kind}, ${input.message}, ${workspaceId})
-          on conflict (idempotency_key) do nothing returning id
-        ), event as (
-          insert into events (type, entity_type, entity_id, mission_id, run_id, actor, payload, workspace_id)
-          select 'alert.raised', 'alert', alert.id::text, ${input.missionId}, ${workflowId}, 'system',
-                 ${sql.json({ kind: input.kind, message: input.message })}, ${workspaceId} from alert
-        )
-        select id from alert`;
-      if (rows.length) logger.warn({ missionId: input.missionId, workflowId, kind: input.kind }, input.message);
+      // The alert and its event, in one statement, in the run's workspace; its actions open the run and run the mission again.
+      const failed = input.kind === 'mission_failed';
+      const { raised } = await raiseAlertRow(sql, {
+        workspaceId, key: `${base}/alert/${input.key}`, source: 'run', kind: input.kind, severity: failed ? 'error' : 'warning',
+        title: failed ? 'A run failed' : 'An approval timed out', message: input.message, missionId: input.missionId, workflowId, actor: 'system',
+        actions: [{ kind: 'open', label: 'View logs', href: `/runs/${encodeURIComponent(workflowId)}` }, { kind: 'run_mission', label: 'Run the mission again' }],
+      });
+      if (raised) logger.warn({ missionId: input.missionId, workflowId, kind: input.kind }, input.message);
     }),
   };
 }

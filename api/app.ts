@@ -18,7 +18,7 @@ import { openApiDocument } from './openapi';
 import { authorize } from './middleware/authorize';
 import { APP_VERSION } from './health-checks';
 import { workspaceRoutes } from './routes/access/workspaces';
-import { alertRoutes } from './routes/alerts/alerts';
+import { alertRoutes, alertRuleRoutes } from './routes/alerts/alerts';
 import { agentConfigurationRoutes, agentDefinitionRoutes, agentRoutes } from './routes/agents/agents';
 import { agentProtocolRoutes } from './routes/agents/protocol';
 import { auditRoutes } from './routes/audit/audit';
@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/schedules', scheduleRoutes(deps));
   app.route('/api/scheduler', schedulerRoutes(deps));
   app.route('/api/alerts', alertRoutes(deps));
+  app.route('/api/alert-rules', alertRuleRoutes(deps));
   app.route('/api/agent', agentProtocolRoutes(deps));
   app.route('/api/agents', agentRoutes(deps));
   app.route('/api/agent-definitions', agentDefinitionRoutes(deps));

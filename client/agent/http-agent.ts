@@ -2,7 +2,7 @@
 // of work (commands and mission tasks: verified, run once, answered; cancels), configuration acks, metrics and events.
 // Only `fetch`, WebCrypto and eventsource-parser: an agent may copy client/agent into its project.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { AGENT_API_PREFIX, type CommandResult, type ConfigurationAck, type EventsRequest, type HeartbeatRequest, type SignedTask, type TaskResult } from './protocol';
+import { AGENT_API_PREFIX, type AgentAlert, type CommandResult, type ConfigurationAck, type EventsRequest, type HeartbeatRequest, type SignedTask, type TaskResult } from './protocol';
 import type { HeartbeatResponse, HelloRequest, HelloResponse, MetricsRequest, ReportedStatus, SignedFrame, StreamFrames } from './protocol';
 import { verifyFrame, type SignedBody } from './signature';
 import { AgentClientError, backoffMs, describe, errorFrom, sleep } from './http';
@@ -130,6 +130,11 @@ export class AgentClient {
 
   async emit(type: string, opts: AgentEventOptions = {}): Promise<void> {
     await this.post('/events', { events: [{ type, ...opts }] } satisfies EventsRequest);
+  }
+
+  /** Raises an alert (seed 001) for people to act on; the same `key` raises it once. */
+  async raiseAlert(alert: AgentAlert): Promise<{ alertId: string; raised: boolean }> {
+    return this.post('/alerts', alert);
   }
 
   /** Says hello, then heartbeats and listens to the stream until stop(). */

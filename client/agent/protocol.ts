@@ -154,3 +154,12 @@ export interface ConfigurationAck {
   status: 'applied' | 'rejected';
   message?: string;
 }
+
+/** POST /api/agent/alerts: an alert with actions a person may take (open a page, send this agent a command, run the mission again). */
+export interface AgentAlert {
+  severity?: 'info' | 'warning' | 'error' | 'critical';
+  title: string;
+  message?: string;
+  actions?: ({ kind: 'open'; label: string; href: string } | { kind: 'agent_command'; label: string; command: string; payload?: Record<string, unknown> })[];
+  key?: string;
+}

@@ -1,6 +1,7 @@
 // What agents report about themselves (seed 001's DashboardMetrics): kept as
 // one row per agent per minute, each metric folded into last/min/max/sum/count,
 // read back for sparklines and charts, and deleted past the retention.
+import { checkRules } from '../alerts/rules';
 import type { Sql, TxSql } from '../../db/sql';
 
 export interface MetricStats {
@@ -42,6 +43,9 @@ export async function recordMetrics(sql: Sql, agent: { id: string; workspaceId: 
         insert into agent_metrics (workspace_id, agent_id, bucket, stats) values (${agent.workspaceId}, ${agent.id}, ${bucket}, ${tx.json(stats as never)})
         on conflict (agent_id, bucket) do update set stats = excluded.stats`;
     }
+    // The workspace's alert rules see every sample, in time order, with the samples themselves.
+    const ordered = [...samples].sort((a, b) => (a.at ? Date.parse(a.at) : now) - (b.at ? Date.parse(b.at) : now));
+    await checkRules(tx, agent, ordered.map((s) => s.values));
   });
   return samples.length;
 }

@@ -89,7 +89,7 @@ function paramValue(name: string, method: string, path: string): string {
     '/agents/': fx.agent?.agentId, '/campaigns/': fx.outreach?.campaignId, '/leads/': fx.outreach?.leadId, '/drafts/': fx.outreach?.draftId,
   };
   const prefixArea = Object.entries(byPrefix).find(([prefix]) => path.startsWith(prefix))?.[1];
-  return ({ taskId: ids.taskId, version: '1', workflowId: fx.workflowId, missionId: ids.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
+  return ({ index: '0', taskId: ids.taskId, version: '1', workflowId: fx.workflowId, missionId: ids.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
     ?? prefixArea ?? byArea[area ?? ''] ?? 'x';
 }
 

@@ -98,7 +98,7 @@ function bValue(name: string, path: string): string {
     campaigns: fx.outreach!.campaignId, leads: fx.outreach!.leadId, drafts: fx.outreach!.draftId,
     tasks: fx.outreach!.workItemId, work: fx.outreach!.workItemId, comments: fx.outreach!.commentId, // /api/tasks/:id, /work-items/:id
   };
-  const value = ({ taskId: fx.taskId, version: '1', workflowId: fx.workflowId, missionId: fx.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
+  const value = ({ index: '0', taskId: fx.taskId, version: '1', workflowId: fx.workflowId, missionId: fx.missionId, channel: 'email', name: 'app.css' } as Record<string, string>)[name]
     ?? (name === 'id' ? byArea[area] : undefined);
   if (value) return value;
   guessed.add(`${path} :${name}`);

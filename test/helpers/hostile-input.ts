@@ -2,6 +2,9 @@
 // for each route of the app, its path parameters, query strings and bodies
 // turned hostile one value at a time.
 
+/** Fields whose numbers are real, not whole. */
+const REAL_NUMBER_FIELDS = new Set(['threshold']);
+
 export const NUL = '\u0000';
 export const HIGH = '\ud800'; // a lone high surrogate
 export const LOW = '\udfff'; // a lone low surrogate
@@ -115,7 +118,9 @@ export function hostileJsonBodies(base: Json): { label: string; body: unknown; m
         for (const d of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z']) out.push({ label: `${at}: ${d}`, body: replaceAt(base, path, d), mustRefuse: false });
       }
     } else if (typeof value === 'number' && !insideValue) {
-      for (const n of [1e20, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 2, 0.5]) out.push({ label: `${at}: ${n}`, body: replaceAt(base, path, n), mustRefuse: true });
+      // Numbers are whole unless the field is a real measure (an alert rule's threshold): 0.5 is then a value.
+      const real = typeof key === 'string' && REAL_NUMBER_FIELDS.has(key);
+      for (const n of [1e20, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 2, 0.5]) out.push({ label: `${at}: ${n}`, body: replaceAt(base, path, n), mustRefuse: !(real && n === 0.5) });
     } else if (value && typeof value === 'object' && !Array.isArray(value)) {
       out.push({ label: `${at}: NUL in a key`, body: replaceAt(base, path, { ...value, [`x${NUL}`]: 1 }), mustRefuse: true });
     }

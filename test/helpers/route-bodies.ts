@@ -49,7 +49,10 @@ export const apiBodies = (fx: Fixtures): Record<string, Record<string, unknown>>
     'PATCH /api/scheduler/jobs/:id': { cron: '0 9 * * 1-5', timezone: 'America/Toronto', overlap: 'skip', paused: true, note: 'n' },
     'POST /api/scheduler/jobs/:id/run-now': {},
     'POST /api/runs/cancel': { workflowIds: [fx.workflowId], reason: 'r' },
-    'POST /api/alerts/:id/ack': {},
+    'POST /api/alerts/:id/ack': {}, 'POST /api/alerts/:id/resolve': { note: 'n' }, 'POST /api/alerts/:id/actions/:index': {},
+    'POST /api/alert-rules': { name: 'Fuzzed rule', metric: 'data_quality', comparison: '<', threshold: 0.5, severity: 'warning', agentId: null, active: true },
+    'PATCH /api/alert-rules/:id': { name: 'Renamed rule', threshold: 0.4, active: false },
+    'POST /api/agent/alerts': { severity: 'warning', title: 't', message: 'm', actions: [{ kind: 'open', label: 'l', href: '/agents' }], key: 'fuzz-alert' },
     ...agentBodies(fx),
     ...outreachBodies(fx),
   };

@@ -2,6 +2,7 @@
 // any language: hello, heartbeats, a server-sent-events stream of work
 // (commands, configuration, control), and posts of results, metrics and events.
 // Agent tokens only; an agent acts on itself and nothing else.
+import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
@@ -24,6 +25,8 @@ import { eventStreamOf, type Subscription } from '../../../core/events/stream';
 import { isConnectionError } from '../../../db/sql';
 import { ConflictError, RateLimitedError, UnavailableError } from '../../../lib/errors';
 import { currentAgent, type AppDeps, type AppEnv } from '../../context';
+import { raiseAlert } from '../../../core/alerts/alerts';
+import { agentAlertSchema } from '../../../core/alerts/alert-schemas';
 import { agentWorkItemRoutes } from './work-items';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
@@ -157,6 +160,17 @@ export function agentProtocolRoutes(deps: AppDeps) {
     const ack = c.req.valid('json');
     await acknowledgeConfiguration(deps.sql, currentAgent(c).id, c.req.valid('param').version, ack);
     return c.json({ status: ack.status });
+  });
+
+  // Seed 001's alerts from the agent itself: once per key, in its workspace, with actions a person may take.
+  app.post('/alerts', agent, valid('json', agentAlertSchema), async (c) => {
+    const me = currentAgent(c);
+    const a = c.req.valid('json');
+    const { id, raised } = await raiseAlert(deps.sql, {
+      workspaceId: me.workspaceId, key: `agent:${me.id}:${a.key ?? randomUUID()}`, source: 'agent', kind: 'agent_alert', severity: a.severity,
+      title: a.title, message: a.message, actions: a.actions, agentId: me.id, actor: `agent:${me.name}`,
+    });
+    return c.json({ alertId: id, raised }, raised ? 201 : 200);
   });
 
   app.get('/stream', agent, (c) => streamWork(deps, c));
