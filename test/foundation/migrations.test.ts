@@ -78,8 +78,10 @@ async function fillAsBefore(sql: postgres.Sql) {
 }
 
 const TABLES = ['users', 'api_tokens', 'sessions', 'containers', 'patterns', 'pattern_versions', 'missions', 'mission_tasks', 'mission_sync', 'alerts', 'events', 'audit_log', 'settings'];
-// Columns later migrations add: 0008's workspaces, and 0009's agents (missions.agent_id, mission_tasks.agent).
-const ADDED = ['workspace_id', 'ws_seq', 'ws_prev_hash', 'hash_version', 'schedule_version', 'agent_id', 'agent'];
+// Columns later migrations add: 0008's workspaces, 0009's agents (missions.agent_id, mission_tasks.agent), and 0016's
+// alerts (severity, title, actions, source, rule, resolution): new, not changed data.
+const ADDED = ['workspace_id', 'ws_seq', 'ws_prev_hash', 'hash_version', 'schedule_version', 'agent_id', 'agent',
+  'severity', 'title', 'actions', 'source', 'rule_id', 'resolved_at', 'resolved_by'];
 
 async function snapshot(sql: postgres.Sql): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -108,9 +110,13 @@ describe('the workspaces migration (0008)', () => {
     expect(await migrate(sql)).toEqual((await listMigrations()).filter((m) => m.version >= 8).map((m) => m.version));
     const safetyKeys = (rows: unknown[]) => rows.filter((r) => !String((r as { key: string }).key).startsWith('safety.'));
     const now = await snapshot(sql);
-    // 0013 marks when scheduler records begin (scheduler.records_since): a row of its own, not one from before.
-    const own = (rows: unknown[]) => rows.filter((r) => (r as { key: string }).key !== 'scheduler.records_since');
+    // 0013 marks when scheduler records begin (scheduler.records_since), and 0015 where the notifier starts
+    // (after the events already there): rows of their own, not ones from before.
+    const own = (rows: unknown[]) => rows.filter((r) => !['scheduler.records_since', 'notifier.cursor'].includes((r as { key: string }).key));
     expect({ ...now, settings: own(now.settings!) }).toEqual({ ...was, settings: safetyKeys(was.settings!) });
+    const [cursor] = await sql`select value from settings where key = 'notifier.cursor'`;
+    const [latest] = await sql`select max(id)::int as id from events`;
+    expect(cursor!.value).toEqual({ after: latest!.id }); // the history before notifications notifies no one
 
     const [ws, ...others] = await sql`select id, name, is_default, owner_user_id from workspaces`;
     expect(others).toEqual([]);
