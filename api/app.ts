@@ -27,6 +27,7 @@ import { draftRoutes } from './routes/outreach/drafts';
 import { workItemRoutes } from './routes/board/tasks';
 import { commentRoutes } from './routes/collab/comments';
 import { notificationRoutes } from './routes/collab/notifications';
+import { playbookRoutes } from './routes/collab/playbooks';
 import { workItemPages } from './ui/board/work-item-pages';
 import { inboxPages } from './ui/collab/inbox';
 import { leadRoutes } from './routes/outreach/leads';
@@ -134,6 +135,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/api/tasks', workItemRoutes(deps));
   app.route('/api/comments', commentRoutes(deps));
   app.route('/api/notifications', notificationRoutes(deps));
+  app.route('/api/playbooks', playbookRoutes(deps));
   app.route('/api/events', eventRoutes(deps));
   app.route('/live', liveRoutes(deps));
   app.route('/', authRoutes(deps, renderer, cookieName));

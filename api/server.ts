@@ -7,6 +7,7 @@ import { createSandbox } from '../activities/sandbox';
 import { seedExamples } from '../core/missions/examples';
 import { startReconciler } from '../core/schedules/reconcile';
 import { startNotifier } from '../core/collab/notifier';
+import { startPlaybookRunner } from '../core/collab/playbooks';
 import { startPresenceSweeper } from '../core/agents/presence';
 import { eventStreamOf } from '../core/events/stream';
 import { prepareDatabase } from '../core/system/setup';
@@ -37,6 +38,8 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
   const sweeper = startPresenceSweeper({ sql: deps.sql, logger: deps.logger, metricsRetentionHours: deps.config.MC_AGENT_METRICS_RETENTION_HOURS });
   // Members' notifications from the event stream, once each (on every replica, safely).
   const notifier = startNotifier(deps);
+  // Playbooks: events start their missions, once per event (on every replica, safely).
+  const playbooks = startPlaybookRunner(deps);
   return {
     url: `http://${shown}:${port}`,
     port,
@@ -48,6 +51,7 @@ export async function startWebServer(deps: AppDeps, opts: { port: number; host: 
       await reconciler.stop();
       await sweeper.stop();
       await notifier.stop();
+      await playbooks.stop();
       await eventStreamOf(deps.sql, deps.logger).stop(); // ends every live page's stream
       await closed;
     },

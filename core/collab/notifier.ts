@@ -11,13 +11,12 @@ import type { Sql, TxSql } from '../../db/sql';
 import type { Logger } from '../../lib/logger';
 import { SYSTEM_ACTOR } from '../audit/audit-log';
 import { appendEvent } from '../events/events';
-import { eventStreamOf } from '../events/stream';
+import { startStreamConsumer } from '../events/consumer';
 import { OutboundBlockedError, OutboundUncertainError, sendOutbound, type Adapters } from '../safety/outbound';
 import type { NotificationKind } from './notifications';
 
 export const NOTIFIER_CURSOR = 'notifier.cursor';
 const BATCH = 200;
-const IDLE_LOOK_MS = 5000;
 
 interface EventRow {
   id: string;
@@ -177,31 +176,5 @@ export async function sendPendingEmails(deps: { sql: Sql; adapters: Adapters }, 
 
 /** Runs the notifier in the background: woken by new events, and looking on its own every few seconds. */
 export function startNotifier(deps: { sql: Sql; adapters: Adapters; logger: Logger }): { stop(): Promise<void> } {
-  let stopped = false;
-  let wake: (() => void) | null = null;
-  const unsubscribe = eventStreamOf(deps.sql, deps.logger).onEvent(() => wake?.());
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        while (!stopped && (await notifyOnce(deps.sql)) === BATCH);
-        if (!stopped) await sendPendingEmails(deps, deps.logger);
-      } catch (err) {
-        deps.logger.warn({ err: (err as Error).message }, 'notifier: will try again');
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, IDLE_LOOK_MS);
-        wake = () => (clearTimeout(timer), resolve());
-      });
-      wake = null;
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      wake?.();
-      unsubscribe();
-      await loop;
-    },
-  };
+  return startStreamConsumer(deps, 'notifier', { size: BATCH, once: () => notifyOnce(deps.sql), then: () => sendPendingEmails(deps, deps.logger) });
 }

@@ -111,8 +111,8 @@ describe('the workspaces migration (0008)', () => {
     const safetyKeys = (rows: unknown[]) => rows.filter((r) => !String((r as { key: string }).key).startsWith('safety.'));
     const now = await snapshot(sql);
     // 0013 marks when scheduler records begin (scheduler.records_since), and 0015 where the notifier starts
-    // (after the events already there): rows of their own, not ones from before.
-    const own = (rows: unknown[]) => rows.filter((r) => !['scheduler.records_since', 'notifier.cursor'].includes((r as { key: string }).key));
+    // and the playbooks' (after the events already there): rows of their own, not ones from before.
+    const own = (rows: unknown[]) => rows.filter((r) => !['scheduler.records_since', 'notifier.cursor', 'playbooks.cursor'].includes((r as { key: string }).key));
     expect({ ...now, settings: own(now.settings!) }).toEqual({ ...was, settings: safetyKeys(was.settings!) });
     const [cursor] = await sql`select value from settings where key = 'notifier.cursor'`;
     const [latest] = await sql`select max(id)::int as id from events`;

@@ -93,6 +93,8 @@ function outreachBodies(fx: Fixtures): Record<string, Record<string, unknown>> {
     // The caller's own notifications (api/routes/collab/notifications.ts).
     'PUT /api/notifications/preferences': { muted: ['alert'], emailKinds: ['mention'], email: 'walk@example.com' },
     'POST /api/notifications/read-all': {}, 'POST /api/notifications/:id/read': {},
+    'POST /api/playbooks': { name: 'Fuzzed playbook', description: 'd', triggerEventType: 'agent.reported.sync_failed', missionId: fx.missionId, isActive: false },
+    'PATCH /api/playbooks/:id': { name: 'Renamed playbook', description: 'd2', triggerEventType: 'alert.', isActive: false },
   };
 }
 
