@@ -30,6 +30,7 @@ import { notificationRoutes } from './routes/collab/notifications';
 import { playbookRoutes } from './routes/collab/playbooks';
 import { workItemPages } from './ui/board/work-item-pages';
 import { inboxPages } from './ui/collab/inbox';
+import { commentPanels } from './ui/collab/comments';
 import { leadRoutes } from './routes/outreach/leads';
 import { eventRoutes, liveRoutes } from './routes/events/events';
 import { containerRoutes } from './routes/patterns/containers';
@@ -155,6 +156,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.route('/', outreachPages(deps, renderer));
   app.route('/', workItemPages(deps, renderer));
   app.route('/', inboxPages(deps, renderer));
+  app.route('/', commentPanels(deps, renderer));
   // Read from the routes above, once: the document is the code.
   let openApi: Record<string, unknown> | undefined;
   app.get('/api/openapi.json', authorize('public'), (c) => c.json((openApi ??= openApiDocument(app, APP_VERSION))));

@@ -39,8 +39,8 @@ describe('a playbook', () => {
     const e = await appendEvent(t.db.sql, { type: 'agent.reported.sync_failed', entityType: 'agent', entityId: null, actor: 'agent:crawler', payload: { rows: 0 }, workspaceId: t.ws });
     expect(e).toBe(true);
     await drain();
-    const [{ id: eventId }] = await t.db.owner<{ id: string }[]>`select id::text from events where type = 'agent.reported.sync_failed' order by id desc limit 1`;
-    const workflowId = missionWorkflowId(missionId, playbookRunSuffix(eventId!, pb.id));
+    const [event] = await t.db.owner<{ id: string }[]>`select id::text from events where type = 'agent.reported.sync_failed' order by id desc limit 1`;
+    const workflowId = missionWorkflowId(missionId, playbookRunSuffix(event!.id, pb.id));
     const done = await result(t, workflowId);
     expect(done).toMatchObject({ status: 'Completed', trigger: 'triggered' });
     expect(done.tasks[0]!.output).toEqual({ saw: 'agent.reported.sync_failed', from: pb.name });

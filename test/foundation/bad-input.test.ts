@@ -83,7 +83,7 @@ function paramValue(name: string, method: string, path: string): string {
   const byPrefix: Record<string, string | undefined> = {
     '/api/agents/': fx.agent?.agentId, '/api/agent-definitions/': fx.agent?.definitionId, '/api/agent-configurations/': fx.agent?.configurationId,
     '/api/campaigns/': fx.outreach?.campaignId, '/api/leads/': fx.outreach?.leadId, '/api/drafts/': fx.outreach?.draftId,
-    '/api/comments/': fx.outreach?.commentId, '/api/tasks/': fx.outreach?.workItemId, '/api/agent/work-items/': fx.outreach?.workItemId, '/work-items/': fx.outreach?.workItemId,
+    '/api/comments/': fx.outreach?.commentId, '/comments/': fx.outreach?.commentId, '/api/tasks/': fx.outreach?.workItemId, '/api/agent/work-items/': fx.outreach?.workItemId, '/work-items/': fx.outreach?.workItemId,
     '/api/scheduler/jobs/': fx.missionId, // a job is a mission with a schedule
     // The pages too: a real id, so that their forms' fields are the ones walked, not the id's refusal.
     '/agents/': fx.agent?.agentId, '/campaigns/': fx.outreach?.campaignId, '/leads/': fx.outreach?.leadId, '/drafts/': fx.outreach?.draftId,

@@ -176,6 +176,7 @@ function outreachForms(fx: Fixtures): Record<string, Record<string, string>> {
     '/work-items': { title: 't', description: 'd', column: 'DOING', priority: 'high', campaignId: fx.outreach?.campaignId ?? '', assignee: 'a' },
     '/work-items/:id/move': { column: 'DOING', note: 'n' }, '/work-items/:id/notes': { note: 'n' },
     '/inbox/read-all': {}, '/inbox/:id/read': { go: 'open' },
+    '/comments': { content: 'c @admin', type: 'WARNING', missionId: fx.missionId }, '/comments/:id/delete': {},
     '/inbox/preferences': { muted: 'alert', emailKinds: 'mention', email: 'walk@example.com' },
     '/campaigns': { name: 'Fuzzed ui campaign', description: 'd', channels: 'EMAIL' }, '/campaigns/:id/activate': {},
     '/leads/:id/score-override': { score: 'A', reason: 'r' }, '/leads/:id/status': { status: 'ENRICHED', note: 'n' },
