@@ -6,7 +6,7 @@ import { ForbiddenError } from '../lib/errors';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalHandle } from '../lib/temporal';
-import type { MemberWorkspace, SignedInUser } from '../core/access/users';
+import { actorOf, type MemberWorkspace, type SignedInUser } from '../core/access/users';
 import type { Adapters } from '../core/safety/outbound';
 import type { SandboxPool } from '../activities/sandbox/pool';
 
@@ -43,6 +43,12 @@ export function currentWorkspace(c: Context<AppEnv>): CurrentWorkspace {
   const ws = c.get('workspace');
   if (!ws) throw new ForbiddenError('You are not a member of this workspace.');
   return ws;
+}
+
+/** The request's workspace and the signed-in member acting in it, with their role there (for checks a route leaves to the domain). */
+export function actingMember(c: Context<AppEnv>) {
+  const ws = currentWorkspace(c);
+  return { ws, actor: { ...actorOf(c.get('user')!), role: ws.role } };
 }
 
 /** The agent protocol's routes: agent tokens only (client/agent/protocol.ts). */

@@ -3,39 +3,24 @@
 // in the panel at once, and on an operator's open page of the same mission
 // without a reload; an empty one is refused in words beside the form; content
 // is text, never HTML; a viewer reads the panel without the form.
-import { type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebServer, type RunningWeb } from '../../api/server';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type TestApp } from '../helpers/app';
-import { launchChromium, signedInPage } from '../helpers/browser';
+import { apiClient, json, userWithRole } from '../helpers/app';
+import { useBrowserApp } from '../helpers/browser-app';
+import { signedInPage } from '../helpers/browser';
 
-let t: TestApp;
-let web: RunningWeb;
-let browser: Browser;
-const consoleErrors: string[] = [];
-
-beforeAll(async () => {
-  t = await createTestApp();
-  web = await startWebServer(t.deps, { port: 0, host: '127.0.0.1' });
-  browser = await launchChromium();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await t?.close();
-});
+const app = useBrowserApp();
 
 describe('the comments panel', () => {
   it('posts, shows live on another open page, refuses an empty comment in words, and keeps text as text', async () => {
-    const admin = apiClient(t, ADMIN_TOKEN);
+    const admin = apiClient(app.t, ADMIN_TOKEN);
     const containerId = (await json(await admin.request('POST', '/api/containers', { name: 'Comment lab', category: 'custom' }))).container.id;
     const missionId = (await json(await admin.request('POST', '/api/missions', { name: 'Lead sweep', type: 'manual', containerId }))).mission.id;
-    const operator = await userWithRole(t, 'OPERATOR');
-    const viewer = await userWithRole(t, 'VIEWER');
-    const [a, o, v] = [await signedInPage(browser, web.url, consoleErrors), await signedInPage(browser, web.url, consoleErrors, operator), await signedInPage(browser, web.url, consoleErrors, viewer)];
+    const operator = await userWithRole(app.t, 'OPERATOR');
+    const viewer = await userWithRole(app.t, 'VIEWER');
+    const [a, o, v] = [await signedInPage(app.browser, app.web.url, app.consoleErrors), await signedInPage(app.browser, app.web.url, app.consoleErrors, operator), await signedInPage(app.browser, app.web.url, app.consoleErrors, viewer)];
     for (const p of [a, o, v]) {
-      await p.goto(`${web.url}/missions/${missionId}`);
+      await p.goto(`${app.web.url}/missions/${missionId}`);
       await expect.poll(() => p.locator('#comments-title').count()).toBe(1);
     }
 
@@ -52,6 +37,6 @@ describe('the comments panel', () => {
     await expect.poll(() => o.locator('#comment-error').textContent()).toContain('A comment is not empty.');
     expect(await v.getByLabel(/^Add a comment/).count()).toBe(0);
     await expect.poll(() => v.locator('#comments .comment').count(), { timeout: 15_000 }).toBe(1);
-    expect(consoleErrors).toEqual([]);
+    expect(app.consoleErrors).toEqual([]);
   });
 });

@@ -4,36 +4,21 @@
 // inbox lists the mention, Open marks it read and goes to what it is about,
 // and the count is gone; preferences asking for email without an address are
 // refused in words, and saved with one.
-import { type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebServer, type RunningWeb } from '../../api/server';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../helpers/env';
-import { apiClient, createTestApp, json, userWithRole, type TestApp } from '../helpers/app';
-import { clickAndLoad, launchChromium, signedInPage } from '../helpers/browser';
+import { apiClient, json, userWithRole } from '../helpers/app';
+import { useBrowserApp } from '../helpers/browser-app';
+import { clickAndLoad, signedInPage } from '../helpers/browser';
 
-let t: TestApp;
-let web: RunningWeb;
-let browser: Browser;
-const consoleErrors: string[] = [];
-
-beforeAll(async () => {
-  t = await createTestApp();
-  web = await startWebServer(t.deps, { port: 0, host: '127.0.0.1' });
-  browser = await launchChromium();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await t?.close();
-});
+const app = useBrowserApp();
 
 describe('the inbox', () => {
   it('counts a mention live, opens it read, and keeps preferences', async () => {
-    const admin = apiClient(t, ADMIN_TOKEN);
+    const admin = apiClient(app.t, ADMIN_TOKEN);
     const containerId = (await json(await admin.request('POST', '/api/containers', { name: 'Inbox lab', category: 'custom' }))).container.id;
     const missionId = (await json(await admin.request('POST', '/api/missions', { name: 'Weekly <b>digest</b>', type: 'manual', containerId }))).mission.id;
-    const bob = await userWithRole(t, 'OPERATOR');
-    const page = await signedInPage(browser, web.url, consoleErrors, bob);
+    const bob = await userWithRole(app.t, 'OPERATOR');
+    const page = await signedInPage(app.browser, app.web.url, app.consoleErrors, bob);
     const count = page.locator('#nav-inbox');
     expect((await count.textContent())?.trim()).toBe('');
 
@@ -41,7 +26,7 @@ describe('the inbox', () => {
     await expect.poll(() => count.textContent(), { timeout: 15_000 }).toContain('1');
 
     await page.getByRole('link', { name: /^Inbox/ }).click();
-    await page.waitForURL(`${web.url}/inbox`);
+    await page.waitForURL(`${app.web.url}/inbox`);
     const item = page.locator('.inbox-item').first();
     expect(await item.textContent()).toContain('admin mentioned you');
     expect(await item.textContent()).toContain(`@${bob.username} can you <i>check</i> this?`);
@@ -49,7 +34,7 @@ describe('the inbox', () => {
     expect(new URL(page.url()).pathname).toBe(`/missions/${missionId}`);
     expect((await page.locator('#nav-inbox').textContent())?.trim()).toBe('');
 
-    await page.goto(`${web.url}/inbox`);
+    await page.goto(`${app.web.url}/inbox`);
     await page.getByLabel('Email: Someone mentioned me').check();
     await page.getByRole('button', { name: 'Save preferences' }).click();
     await expect.poll(() => page.locator('#prefs-error').textContent()).toContain('Email needs an address');
@@ -57,6 +42,6 @@ describe('the inbox', () => {
     await clickAndLoad(page, 'Save preferences');
     expect(await page.getByLabel('Email: Someone mentioned me').isChecked()).toBe(true);
     expect(await page.getByLabel('Email address').inputValue()).toBe('bob@example.com');
-    expect(consoleErrors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+    expect(app.consoleErrors.filter((e) => !/status of 400/.test(e))).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { acknowledgeAlert, getAlert, listAlerts, resolveAlert } from '../../../c
 import { alertRulePatchSchema, alertRuleSchema, createRule, deleteRule, listRules, updateRule } from '../../../core/alerts/rules';
 import { actorOf } from '../../../core/access/users';
 import { noteText } from '../../../lib/text';
-import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
+import { actingMember, currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 
@@ -24,10 +24,6 @@ const byId = valid('param', z.object({ id: z.uuid('Not a valid alert id.') }));
 
 export function alertRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const member = (c: Parameters<typeof currentWorkspace>[0]) => {
-    const ws = currentWorkspace(c);
-    return { ws, actor: { ...actorOf(c.get('user')!), role: ws.role } };
-  };
   app.get('/', authorize('VIEWER'), valid('query', listQuery), async (c) => {
     const q = c.req.valid('query');
     const state = q.state ?? (q.open === 'false' ? 'all' : 'open');
@@ -46,7 +42,7 @@ export function alertRoutes(deps: AppDeps) {
     return c.json({ resolved: true, alert });
   });
   app.post('/:id/actions/:index', authorize('OPERATOR'), valid('param', z.object({ id: z.uuid('Not a valid alert id.'), index: z.coerce.number().int().min(0).max(4) })), async (c) => {
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     const { id, index } = c.req.valid('param');
     return c.json({ outcome: await takeAlertAction(deps, id, index, actor, ws) });
   });

@@ -5,14 +5,13 @@
 // item's replay is the replay of the run task it names.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { actorOf } from '../../../core/access/users';
 import { createWorkItem, getWorkItem, listWorkItems, noteWorkItem, updateWorkItem, workItemTimeline } from '../../../core/board/work-items';
 import { WORK_COLUMNS, runWorkflowId, workItemCreateSchema, workItemNoteSchema, workItemPatchSchema } from '../../../core/board/work-item-schemas';
 import { PRIORITIES } from '../../../core/missions/schemas';
 import { taskReplay } from '../../../core/runs/replay';
 import { ConflictError } from '../../../lib/errors';
 import { text } from '../../../lib/text';
-import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
+import { actingMember, currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 import { idParam, nextCursor, pageQuery } from '../outreach/campaigns';
@@ -33,10 +32,6 @@ export const workItemListQuery = z.object({
 export function workItemRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   const byId = idParam('work item');
-  const member = (c: Parameters<typeof currentWorkspace>[0]) => {
-    const ws = currentWorkspace(c);
-    return { ws, actor: { ...actorOf(c.get('user')!), role: ws.role } };
-  };
 
   app.get('/', authorize('VIEWER'), valid('query', workItemListQuery), async (c) => {
     const q = c.req.valid('query');
@@ -45,7 +40,7 @@ export function workItemRoutes(deps: AppDeps) {
   });
   // The same sourceKey is the same item: 201 when this request made it, 200 with the one made before.
   app.post('/', authorize('OPERATOR'), valid('json', workItemCreateSchema), async (c) => {
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     const { item, created } = await createWorkItem(deps.sql, c.req.valid('json'), actor, ws);
     return c.json({ task: item, created }, created ? 201 : 200);
   });
@@ -57,11 +52,11 @@ export function workItemRoutes(deps: AppDeps) {
   });
   // Fields, links, and a move (`column`, with its `note`): a move's least role is checked in core/board/work-items.ts.
   app.patch('/:id', authorize('OPERATOR'), byId, valid('json', workItemPatchSchema), async (c) => {
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     return c.json({ task: await updateWorkItem(deps.sql, c.req.valid('param').id, c.req.valid('json'), actor, ws) });
   });
   app.post('/:id/notes', authorize('OPERATOR'), byId, valid('json', workItemNoteSchema), async (c) => {
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     return c.json({ event: await noteWorkItem(deps.sql, c.req.valid('param').id, c.req.valid('json').note, actor, ws) }, 201);
   });
   // Seed 002's GET /tasks/:id/replay: the story of the run task the item names, from Temporal's history.

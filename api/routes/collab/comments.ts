@@ -8,7 +8,7 @@ import { actorOf } from '../../../core/access/users';
 import { createComment, deleteComment, getComment, listComments, updateComment } from '../../../core/collab/comments';
 import { COMMENT_TYPES, commentCreateSchema, commentPatchSchema } from '../../../core/collab/comment-schemas';
 import { runWorkflowId } from '../../../core/board/work-item-schemas';
-import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
+import { actingMember, currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import { valid } from '../../validate';
 import { idParam, nextCursor, pageQuery } from '../outreach/campaigns';
@@ -26,10 +26,6 @@ const listQuery = z.object({
 export function commentRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   const byId = idParam('comment');
-  const member = (c: Parameters<typeof currentWorkspace>[0]) => {
-    const ws = currentWorkspace(c);
-    return { ws, actor: { ...actorOf(c.get('user')!), role: ws.role } };
-  };
 
   app.get('/', authorize('VIEWER'), valid('query', listQuery), async (c) => {
     const q = c.req.valid('query');
@@ -40,11 +36,11 @@ export function commentRoutes(deps: AppDeps) {
     c.json({ comment: await createComment(deps.sql, c.req.valid('json'), actorOf(c.get('user')!), currentWorkspace(c)) }, 201));
   app.get('/:id', authorize('VIEWER'), byId, async (c) => c.json({ comment: await getComment(deps.sql, c.req.valid('param').id, currentWorkspace(c)) }));
   app.patch('/:id', authorize('OPERATOR'), byId, valid('json', commentPatchSchema), async (c) => {
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     return c.json({ comment: await updateComment(deps.sql, c.req.valid('param').id, c.req.valid('json'), actor, ws) });
   });
   app.delete('/:id', authorize('OPERATOR'), byId, async (c) => {
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     await deleteComment(deps.sql, c.req.valid('param').id, actor, ws);
     return c.body(null, 204);
   });

@@ -5,13 +5,12 @@
 // admin's) and a note form. The board shows the same items in its columns.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { actorOf } from '../../../core/access/users';
 import { createWorkItem, getWorkItem, leastRoleToMove, listWorkItems, noteWorkItem, updateWorkItem, workItemTimeline } from '../../../core/board/work-items';
 import { WORK_COLUMNS, workItemCreateSchema, workItemNoteSchema, type WorkColumn } from '../../../core/board/work-item-schemas';
 import { PRIORITIES } from '../../../core/missions/schemas';
 import { ValidationError } from '../../../lib/errors';
 import { ROLE_RANK, type Role } from '../../../lib/names';
-import { currentWorkspace, type AppDeps, type AppEnv } from '../../context';
+import { actingMember, currentWorkspace, type AppDeps, type AppEnv } from '../../context';
 import { authorize } from '../../middleware/authorize';
 import type { Renderer } from '../../render';
 import { valid } from '../../validate';
@@ -60,10 +59,6 @@ const FORMS: ItemForms = { note: '', move: '' };
 
 export function workItemPages(deps: AppDeps, renderer: Renderer) {
   const app = new Hono<AppEnv>();
-  const member = (c: Context<AppEnv>) => {
-    const ws = currentWorkspace(c);
-    return { ws, actor: { ...actorOf(c.get('user')!), role: ws.role } };
-  };
 
   app.get('/work-items', authorize('VIEWER'), valid('query', listQuery), async (c) => {
     const q = c.req.valid('query');
@@ -76,7 +71,7 @@ export function workItemPages(deps: AppDeps, renderer: Renderer) {
   });
 
   const newPage = async (c: Context<AppEnv>, values: NewValues, error: string | null, status = 200) => {
-    const { ws } = member(c);
+    const { ws } = actingMember(c);
     return renderer.whole(c, 'pages/board/work-item-new', {
       title: 'New work item', values, error, campaigns: await campaignChoices(deps.sql, ws), priorities: PRIORITIES,
       columns: WORK_COLUMNS.filter((col) => ROLE_RANK[ws.role] >= ROLE_RANK[leastRoleToMove('BACKLOG', col)]), words: COLUMN_WORDS,
@@ -85,7 +80,7 @@ export function workItemPages(deps: AppDeps, renderer: Renderer) {
   app.get('/work-items/new', authorize('OPERATOR'), valid('query', newQuery), (c) => newPage(c, { ...NEW_DEFAULTS, ...c.req.valid('query') }, null));
   app.post('/work-items', authorize('OPERATOR'), async (c) => {
     const values = newValues(await readForm(c));
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     try {
       const { item } = await createWorkItem(deps.sql, newInput(values), actor, ws);
       return redirect(c, `/work-items/${item.id}`);
@@ -110,7 +105,7 @@ export function workItemPages(deps: AppDeps, renderer: Renderer) {
     const { id } = c.req.valid('param');
     const form = await readForm(c);
     const values = { move: str(form, 'column'), note: str(form, 'note') };
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     try {
       const column = z.enum(WORK_COLUMNS, 'Choose a column to move the item to.').parse(values.move);
       await updateWorkItem(deps.sql, id, { column, ...(values.note ? { note: values.note } : {}) }, actor, ws);
@@ -125,7 +120,7 @@ export function workItemPages(deps: AppDeps, renderer: Renderer) {
   app.post('/work-items/:id/notes', authorize('OPERATOR'), valid('param', idParam('work item')), async (c) => {
     const { id } = c.req.valid('param');
     const note = raw(await readForm(c), 'note');
-    const { ws, actor } = member(c);
+    const { ws, actor } = actingMember(c);
     try {
       const r = workItemNoteSchema.safeParse({ note });
       if (!r.success) throw new ValidationError(r.error.issues[0]!.message);
