@@ -6,7 +6,7 @@ import { csrf } from 'hono/csrf';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { AppError } from '../lib/errors';
-import { isApiPath, type AppDeps, type AppEnv } from './context';
+import { currentWorkspace, isApiPath, type AppDeps, type AppEnv } from './context';
 import { authenticate } from './middleware/authenticate';
 import { csrfToken } from './middleware/csrf-token';
 import { errorHandler, notFoundHandler } from './middleware/errors';
@@ -25,6 +25,7 @@ import { auditRoutes } from './routes/audit/audit';
 import { campaignRoutes } from './routes/outreach/campaigns';
 import { draftRoutes } from './routes/outreach/drafts';
 import { workItemRoutes } from './routes/board/tasks';
+import { createMetricsReader } from '../core/system/prometheus';
 import { commentRoutes } from './routes/collab/comments';
 import { notificationRoutes } from './routes/collab/notifications';
 import { playbookRoutes } from './routes/collab/playbooks';
@@ -110,6 +111,9 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.use(csrfToken());
 
   app.route('/health', healthRoutes(deps));
+  // Prometheus' text for an operator's scraper (an API token of the workspace): core/system/prometheus.ts.
+  const metrics = createMetricsReader(deps.sql, deps.temporal, () => deps.sandbox.stats());
+  app.get('/metrics', authorize('OPERATOR'), async (c) => c.text(await metrics(currentWorkspace(c)), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
   app.route('/static', staticRoutes());
   app.route('/api', accessRoutes(deps));
   app.route('/api', workspaceRoutes(deps));

@@ -70,5 +70,6 @@ export function isApiPath(path: string): boolean {
 
 /** Paths that answer JSON (errors included) and accept bearer tokens: the API and health. */
 export function isJsonPath(path: string): boolean {
-  return isApiPath(path) || path === '/health' || path.startsWith('/health/');
+  // /metrics answers Prometheus' text, but speaks as the API does: tokens, and errors as JSON.
+  return isApiPath(path) || path === '/health' || path.startsWith('/health/') || path === '/metrics';
 }

@@ -3,6 +3,7 @@
 // range; deep JSON; crons and time zones Temporal refuses. The client's
 // mistake is always a 4xx with a message naming it, never a 5xx, and never
 // a change half made.
+import { isJsonPath } from '../../api/context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../core/audit/audit-log';
 import { ADMIN_TOKEN } from '../helpers/env';
@@ -99,7 +100,6 @@ const fill = (method: string, path: string, over: Record<string, string> = {}) =
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const isApi = (path: string) => path.startsWith('/api/');
-const isJsonPath = (path: string) => isApi(path) || path.startsWith('/health');
 
 function probes(routes: { method: string; path: string }[]): { list: Probe[]; groups: { all: Probe; each: Probe[] }[]; uncovered: string[] } {
   const list: Probe[] = [];

@@ -1,6 +1,7 @@
 // GET /api/openapi.json: the JSON API as an OpenAPI 3.1 document, read from
 // the app's own routes, so that it names every route the app serves and the
 // bodies its validators check.
+import { isJsonPath } from '../../api/context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type TestApp } from '../helpers/app';
 import { declaredRoutes } from '../helpers/route-walk';
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const isJson = (path: string) => path.startsWith('/api/') || path.startsWith('/health');
+const isJson = isJsonPath; // the app's own rule: /api, /health and /metrics
 
 describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 and needs no credentials to read', () => {
